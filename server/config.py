@@ -1,0 +1,158 @@
+"""Settings from ``FIELDWORK_*`` environment variables and an optional ``.env`` file.
+
+Nothing here runs at import time: ``load_settings`` is called by ``create_app``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+#: Locales the product ships in.
+SUPPORTED_LOCALES = ("en", "zh_CN")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated deployment settings (see CONTRACT.md for each variable)."""
+
+    instance_path: Path
+    database_url: str
+    secret_key: str
+    storage_url: str
+    broker_url: str | None
+    smtp_url: str | None
+    mail_from: str
+    fcm_credentials: str | None
+    fcm_endpoint: str | None
+    signing_p12: str | None
+    signing_password: str | None
+    tsa_url: str | None
+    base_url: str
+    default_locale: str
+    timezone: str
+    ratelimit_storage_url: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def flask_config(self) -> dict[str, Any]:
+        """Return the Flask/extension configuration keys these settings imply."""
+        secure = self.base_url.startswith("https://")
+        config: dict[str, Any] = {
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options(self.database_url),
+            # Requests are bounded globally; upload routes set tighter limits themselves.
+            "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": secure,
+            # The __Host- prefix is only accepted by browsers on secure cookies.
+            "SESSION_COOKIE_NAME": "__Host-fieldwork" if secure else "fieldwork_session",
+            "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+            "WTF_CSRF_TIME_LIMIT": None,
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url,
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "BABEL_DEFAULT_LOCALE": self.default_locale,
+            "BABEL_DEFAULT_TIMEZONE": self.timezone,
+            "JSON_SORT_KEYS": False,
+            "FIELDWORK_SETTINGS": self,
+        }
+        config.update(self.extra)
+        return config
+
+
+def engine_options(database_url: str) -> dict[str, Any]:
+    """Return SQLAlchemy engine options suited to the database in ``database_url``."""
+    if database_url.startswith("sqlite"):
+        # A generous timeout for the sqlite3 driver; PRAGMA busy_timeout is set on connect too.
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+
+
+def _read_environment(environ: Mapping[str, str], dotenv_path: Path) -> dict[str, str]:
+    values = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
+    values.update({k: v for k, v in environ.items() if k.startswith("FIELDWORK_")})
+    return values
+
+
+def _secret_key(instance_path: Path, configured: str | None) -> str:
+    if configured:
+        return configured
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Created owner-readable only: the key signs sessions.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def _normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgresql://`` URLs (SQLAlchemy's default is v2)."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
+def _sqlite_url_in_instance(url: str, instance_path: Path) -> str:
+    """Resolve a relative ``sqlite:///instance/...`` URL against the project root."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith("sqlite:////") and ":memory:" not in url:
+        relative = url[len(prefix) :]
+        path = (instance_path.parent / relative).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return prefix + str(path)
+    return url
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    project_root: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read the settings from the environment, ``.env`` and explicit overrides."""
+    root = project_root or Path(__file__).resolve().parent.parent
+    values = _read_environment(os.environ if environ is None else environ, root / ".env")
+    overrides = dict(overrides or {})
+    for key in list(overrides):
+        if key.startswith("FIELDWORK_"):
+            values[key] = overrides.pop(key)
+    instance_path = Path(values.get("FIELDWORK_INSTANCE_PATH", root / "instance"))
+    locale = values.get("FIELDWORK_DEFAULT_LOCALE", "en")
+    if locale not in SUPPORTED_LOCALES:
+        raise ValueError(f"FIELDWORK_DEFAULT_LOCALE must be one of {SUPPORTED_LOCALES}")
+    database_url = _sqlite_url_in_instance(
+        _normalise_database_url(
+            values.get("FIELDWORK_DATABASE_URL", "sqlite:///instance/fieldwork.db")
+        ),
+        instance_path,
+    )
+    return Settings(
+        instance_path=instance_path,
+        database_url=database_url,
+        secret_key=_secret_key(instance_path, values.get("FIELDWORK_SECRET_KEY")),
+        storage_url=values.get("FIELDWORK_STORAGE_URL", f"file://{instance_path / 'files'}"),
+        broker_url=values.get("FIELDWORK_BROKER_URL") or None,
+        smtp_url=values.get("FIELDWORK_SMTP_URL") or None,
+        mail_from=values.get("FIELDWORK_MAIL_FROM", "Fieldwork <noreply@localhost>"),
+        fcm_credentials=values.get("FIELDWORK_FCM_CREDENTIALS") or None,
+        fcm_endpoint=values.get("FIELDWORK_FCM_ENDPOINT") or None,
+        signing_p12=values.get("FIELDWORK_SIGNING_P12") or None,
+        signing_password=values.get("FIELDWORK_SIGNING_PASSWORD") or None,
+        tsa_url=values.get("FIELDWORK_TSA_URL") or None,
+        base_url=values.get("FIELDWORK_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        default_locale=locale,
+        timezone=values.get("FIELDWORK_TIMEZONE", "Asia/Shanghai"),
+        ratelimit_storage_url=values.get("FIELDWORK_RATELIMIT_STORAGE_URL", "memory://"),
+        extra=overrides,
+    )

@@ -1,0 +1,78 @@
+"""All models, imported so that metadata and relationships are complete."""
+
+from server.models.attachments import Attachment
+from server.models.auth import ApiToken, ConsoleSession, User
+from server.models.categories import Category
+from server.models.customers import Asset, Contact, Customer, Site
+from server.models.devices import Device
+from server.models.enums import (
+    AttachmentKind,
+    AvailabilityStatus,
+    Channel,
+    CrewRole,
+    CustomerTier,
+    DevicePlatform,
+    OutboxStatus,
+    Priority,
+    Role,
+    TokenAudience,
+    TokenKind,
+    VisitStatus,
+)
+from server.models.outbox import OutboxMessage
+from server.models.technicians import (
+    Certification,
+    TechnicianAvailability,
+    TechnicianProfile,
+    TechnicianSkill,
+    WorkingHours,
+)
+from server.models.work_orders import (
+    Comment,
+    FieldReport,
+    PartUsage,
+    Visit,
+    VisitCrewMember,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkOrderNumberSequence,
+)
+
+__all__ = [
+    "ApiToken",
+    "Asset",
+    "Attachment",
+    "AttachmentKind",
+    "AvailabilityStatus",
+    "Category",
+    "Certification",
+    "Channel",
+    "Comment",
+    "ConsoleSession",
+    "Contact",
+    "CrewRole",
+    "Customer",
+    "CustomerTier",
+    "Device",
+    "DevicePlatform",
+    "FieldReport",
+    "OutboxMessage",
+    "OutboxStatus",
+    "PartUsage",
+    "Priority",
+    "Role",
+    "Site",
+    "TechnicianAvailability",
+    "TechnicianProfile",
+    "TechnicianSkill",
+    "TokenAudience",
+    "TokenKind",
+    "User",
+    "Visit",
+    "VisitCrewMember",
+    "VisitStatus",
+    "WorkOrder",
+    "WorkOrderEvent",
+    "WorkOrderNumberSequence",
+    "WorkingHours",
+]
