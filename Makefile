@@ -1,0 +1,77 @@
+# Fieldwork: `make run` to try it, `make test` to check it. Everything it needs is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app server
+PYTEST_WORKERS ?= 2
+POSTGRES_URL ?= $(or $(FIELDWORK_TEST_POSTGRES_URL),postgresql://postgres@127.0.0.1:5432/postgres)
+
+.PHONY: run serve test lint format test-sqlite test-postgres system-deps translations clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.requirements: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.requirements-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.requirements
+
+# What the OS must provide for PDFs: Pango (WeasyPrint) and a CJK font. Installed when missing.
+system-deps:
+	@missing=""; \
+	ldconfig -p | grep -q 'libpango-1.0.so' || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	fc-list ':lang=zh' 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
+	command -v fc-list >/dev/null || missing="$$missing fontconfig"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing system packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+translations: $(VENV)/.requirements
+	$(BIN)/python -c "from server.i18n import compile_translations; compile_translations()"
+
+run: $(VENV)/.requirements system-deps translations
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --if-empty
+	@echo "Fieldwork on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --worker-class gthread --workers 2 --threads 4 \
+	  --timeout 60 --access-logfile - 'server:create_app()'
+
+lint: $(VENV)/.requirements-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(VENV)/.requirements-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test-sqlite: $(VENV)/.requirements-dev translations
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --db=sqlite
+
+# PostgreSQL runs when it answers; under CI=true a missing server is a failure, not a skip.
+test-postgres: $(VENV)/.requirements-dev translations
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+	  echo "== PostgreSQL run =="; \
+	  FIELDWORK_TEST_POSTGRES_URL='$(POSTGRES_URL)' $(BIN)/pytest -n $(PYTEST_WORKERS) --db=postgresql \
+	    tests/integration tests/api tests/mobile_api tests/console tests/pdf; \
+	elif [ "$$CI" = "true" ]; then \
+	  echo "PostgreSQL is not reachable at $(POSTGRES_URL) and CI=true: failing." >&2; exit 1; \
+	else \
+	  echo "PostgreSQL not reachable at $(POSTGRES_URL): skipping the PostgreSQL run."; \
+	fi
+
+test: lint
+	@echo "== SQLite run =="
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+clean:
+	rm -rf $(VENV) instance

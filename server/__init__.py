@@ -1,0 +1,102 @@
+"""Fieldwork: field-service operations, end to end."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+
+class DatabaseId(IntegerConverter):
+    """``<int:…>`` in URLs: a positive id that fits the database's integer column."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask application; ``config`` overrides settings (tests pass it)."""
+    from server.config import load_settings
+    from server.extensions import (
+        babel,
+        configure_sqlite,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        migrate,
+        register_write_intent,
+    )
+
+    settings = load_settings(overrides=config)
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_path.resolve()),
+        template_folder="../templates",
+        static_folder="static",
+    )
+    app.config.from_mapping(settings.flask_config())
+    host = urlsplit(settings.base_url).hostname or "localhost"
+    app.config.setdefault("TRUSTED_HOSTS", sorted({host, "localhost", "127.0.0.1"}))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    from server import models  # noqa: F401  (registers every table on the metadata)
+
+    db.init_app(app)
+    from server.models.base import render_migration_type
+
+    migrate.init_app(
+        app,
+        db,
+        directory=str(app.root_path + "/../migrations"),
+        render_as_batch=True,  # SQLite alters tables by copying them
+        compare_type=True,
+        render_item=render_migration_type,
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from server.i18n import select_locale, select_timezone
+
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories="translations",
+    )
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
+    with app.app_context():
+        configure_sqlite(db.engine)
+
+    from server.errors import register_error_handlers
+    from server.headers import register_security_headers
+
+    register_write_intent(app)
+    register_error_handlers(app)
+    register_security_headers(app)
+
+    app.url_map.converters["int"] = DatabaseId
+    from server.api import bp as api_bp
+    from server.auth.console_sessions import register_session_loader
+    from server.console import bp as console_bp
+    from server.health import bp as health_bp
+
+    register_session_loader(login_manager)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(console_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)
+
+    from server.cli import register_cli
+
+    register_cli(app)
+    return app

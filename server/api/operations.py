@@ -1,0 +1,51 @@
+"""Per-view metadata: who may call it and the schemas that document it in OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from marshmallow import Schema
+
+from server.auth.permissions import Capability
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the permission check and the OpenAPI generator know about a view."""
+
+    summary: str
+    capability: Capability | None
+    public: bool = False
+    body: Schema | None = None
+    args: Schema | None = None
+    response: Schema | None = None
+    status: int = 200
+    tag: str = ""
+    errors: tuple[int, ...] = ()
+
+
+def operation(
+    summary: str,
+    *,
+    capability: Capability | None = None,
+    public: bool = False,
+    body: Schema | None = None,
+    args: Schema | None = None,
+    response: Schema | None = None,
+    status: int = 200,
+    tag: str = "",
+    errors: tuple[int, ...] = (),
+) -> Callable[[F], F]:
+    """Attach an ``Operation`` to a view; views without one are refused (deny by default)."""
+
+    def decorate(view: F) -> F:
+        view.operation = Operation(  # type: ignore[attr-defined]
+            summary, capability, public, body, args, response, status, tag, errors
+        )
+        return view
+
+    return decorate

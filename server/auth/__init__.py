@@ -1,0 +1,1 @@
+"""Authentication (passwords, tokens, console sessions) and the permission rules."""

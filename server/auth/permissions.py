@@ -1,0 +1,82 @@
+"""Every permission rule of Fieldwork, in one place: role checks and object scopes.
+
+Edges call ``require`` for what a role may do at all, and load objects through the scoped
+queries here, so that an object outside the caller's scope is simply not found (404),
+whether it exists or not.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import Select, exists, select
+
+from server.extensions import db
+from server.models import Role, User, Visit, VisitCrewMember, WorkOrder
+from server.problems import Problem
+
+
+class Capability(StrEnum):
+    """Something a role may be allowed to do."""
+
+    WORK_ORDERS_READ = "work_orders.read"
+    WORK_ORDERS_CREATE = "work_orders.create"
+    WORK_ORDERS_EDIT = "work_orders.edit"
+    WORK_ORDERS_ASSIGN = "work_orders.assign"
+    CUSTOMERS_READ = "customers.read"
+    CUSTOMERS_WRITE = "customers.write"
+    TECHNICIANS_READ = "technicians.read"
+    CATEGORIES_READ = "categories.read"
+    CONSOLE_USE = "console.use"
+    USERS_MANAGE = "users.manage"
+
+
+_OFFICE = frozenset({Role.ADMIN, Role.MANAGER, Role.DISPATCHER})
+_EVERYONE = frozenset(Role)
+
+#: Which roles hold each capability. Anything not listed is denied.
+GRANTS: dict[Capability, frozenset[Role]] = {
+    # Technicians may read, but only orders in their scope (see ``work_orders_scope``).
+    Capability.WORK_ORDERS_READ: _EVERYONE,
+    Capability.WORK_ORDERS_CREATE: _OFFICE,
+    Capability.WORK_ORDERS_EDIT: _OFFICE,
+    Capability.WORK_ORDERS_ASSIGN: _OFFICE,
+    Capability.CUSTOMERS_READ: _OFFICE,
+    Capability.CUSTOMERS_WRITE: _OFFICE,
+    Capability.TECHNICIANS_READ: _OFFICE,
+    Capability.CATEGORIES_READ: _EVERYONE,
+    Capability.CONSOLE_USE: _OFFICE,
+    Capability.USERS_MANAGE: frozenset({Role.ADMIN}),
+}
+
+
+def can(user: User, capability: Capability) -> bool:
+    """Return True when ``user`` holds ``capability``."""
+    return user.is_active and user.role in GRANTS.get(capability, frozenset())
+
+
+def require(user: User, capability: Capability) -> None:
+    """Raise a 403 problem unless ``user`` holds ``capability``."""
+    if not can(user, capability):
+        raise Problem(403, "forbidden", "Your role may not do this.")
+
+
+def work_orders_scope(user: User) -> Select[tuple[WorkOrder]]:
+    """Return a query of the work orders ``user`` may see."""
+    query = select(WorkOrder)
+    if user.role is Role.TECHNICIAN:
+        on_crew = exists().where(
+            Visit.work_order_id == WorkOrder.id,
+            VisitCrewMember.visit_id == Visit.id,
+            VisitCrewMember.technician_id == user.id,
+        )
+        query = query.where((WorkOrder.assignee_id == user.id) | on_crew)
+    return query
+
+
+def get_work_order(user: User, order_id: int) -> WorkOrder:
+    """Load a work order within ``user``'s scope, or raise 404 (never 403: no leaks)."""
+    order = db.session.scalar(work_orders_scope(user).where(WorkOrder.id == order_id))
+    if order is None:
+        raise Problem(404, "not_found", "No such work order.")
+    return order

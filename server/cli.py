@@ -1,0 +1,155 @@
+"""``flask --app server …`` commands."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from server.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    """Add Fieldwork's commands to the Flask CLI."""
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(workflows_cli)
+
+
+@click.command("seed-demo")
+@click.option("--orders", default=1000, show_default=True, type=click.IntRange(0, 200_000))
+@click.option("--technicians", default=25, show_default=True, type=click.IntRange(1, 5000))
+@click.option("--customers", default=200, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--password", default="fieldwork-demo", show_default=True)
+@click.option("--force", is_flag=True, help="Seed even though non-demo users exist.")
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Do nothing (but print the demo logins) when the database has users.",
+)
+def seed_demo_command(
+    orders: int, technicians: int, customers: int, password: str, force: bool, if_empty: bool
+) -> None:
+    """Fill the database with a realistic demo company and print the logins."""
+    from server.seed import SeedRefused, demo_logins, seed_demo
+    from server.services.users import count_users
+
+    if if_empty and count_users():
+        click.echo("The database already has users; not seeding.")
+        logins = demo_logins()
+        if logins:
+            print_logins(logins, "as given when seeded; default fieldwork-demo")
+        return
+
+    with click.progressbar(length=orders + 2, label="Seeding demo data", file=sys.stderr) as bar:
+        try:
+            summary = seed_demo(
+                orders=orders,
+                technicians=technicians,
+                customers=customers,
+                password=password,
+                force=force,
+                progress=lambda _label, n: bar.update(n if _label == "orders" else 1),
+            )
+        except SeedRefused as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(
+        f"Created {summary.technicians} technicians, {summary.customers} customers, "
+        f"{summary.orders} work orders."
+    )
+    print_logins(summary.logins, password)
+
+
+def print_logins(logins: list[tuple[str, str]], password: str) -> None:
+    """Print the demo logins as a short table."""
+    click.echo(f"Demo logins (password: {password}):")
+    office = [u for u, role in logins if role != "technician"]
+    techs = [u for u, role in logins if role == "technician"]
+    roles = dict(logins)
+    for username in office:
+        click.echo(f"  {username:<12} {roles[username]}")
+    if techs:
+        click.echo(f"  {techs[0]} … {techs[-1]}  technician ({len(techs)} of them, mobile API)")
+
+
+@click.command("create-user")
+@click.option(
+    "--role", required=True, type=click.Choice(["admin", "manager", "dispatcher", "technician"])
+)
+@click.option("--username", required=True)
+@click.option("--display-name", default=None)
+@click.option("--email", default=None)
+@click.password_option(prompt="Password", confirmation_prompt=True)
+def create_user_command(
+    role: str, username: str, display_name: str | None, email: str | None, password: str
+) -> None:
+    """Create a user account (the password is prompted for)."""
+    from server.models import Role
+    from server.services.errors import InvalidInput
+    from server.services.users import create_technician_profile, create_user
+
+    try:
+        user = create_user(
+            username=username,
+            password=password,
+            role=Role(role),
+            display_name=display_name,
+            email=email,
+        )
+    except InvalidInput as error:
+        db.session.rollback()
+        messages = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.details["errors"].items())
+        raise click.ClickException(messages) from None
+    if user.role is Role.TECHNICIAN:
+        create_technician_profile(user)
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.username} (id {user.id}).")
+
+
+workflows_cli = AppGroup("workflows", help="Check and draw workflow definitions.")
+
+
+@workflows_cli.command("check")
+@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False))
+def workflows_check(directory: str | None) -> None:
+    """Validate every definition file; exit 1 when any has a problem."""
+    from workflows import check_directory, default_definitions_dir, format_problems
+
+    folder = directory or str(default_definitions_dir())
+    problems = check_directory(folder)
+    if problems:
+        click.echo(format_problems(problems), err=True)
+        sys.exit(1)
+    click.echo(f"All workflow definitions in {folder} are valid.")
+
+
+@workflows_cli.command("graph")
+@click.argument("name")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot", "svg"]),
+    default="mermaid",
+    show_default=True,
+)
+@click.option("--version", "version", type=int, default=None, help="Definition version (newest).")
+@click.option("--current", default=None, help="State to highlight.")
+@click.option("--locale", default="en", type=click.Choice(["en", "zh_CN"]))
+def workflows_graph(
+    name: str, fmt: str, version: int | None, current: str | None, locale: str
+) -> None:
+    """Print a workflow as a Mermaid or Graphviz diagram, or an SVG."""
+    from server.services.workflow_registry import definition_for
+    from workflows import UnknownWorkflowError
+    from workflows.graph import to_dot, to_mermaid, to_svg
+
+    try:
+        definition = definition_for(name, version)
+    except UnknownWorkflowError as error:
+        raise click.ClickException(str(error)) from None
+    render = {"mermaid": to_mermaid, "dot": to_dot, "svg": to_svg}[fmt]
+    click.echo(render(definition, current=current, locale=locale))

@@ -1,0 +1,9 @@
+"""The dispatcher web console (server-rendered pages)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("console", __name__)
+
+from server.console import views  # noqa: E402,F401

@@ -1,0 +1,491 @@
+"""Realistic demo data: users, technicians, customers and a history of work orders."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from server import demo_data
+from server.auth.passwords import hash_password
+from server.extensions import db
+from server.models import (
+    Category,
+    Channel,
+    Customer,
+    FieldReport,
+    PartUsage,
+    Priority,
+    Role,
+    User,
+    Visit,
+    VisitCrewMember,
+    WorkOrder,
+    WorkOrderEvent,
+)
+from server.models.base import utcnow
+from server.services.customers import create_customer
+from server.services.deadlines import default_deadlines
+from server.services.numbering import next_work_order_number
+from server.services.users import count_users, create_technician_profile, create_user
+from server.services.workflow_registry import definition_for
+from workflows import Actor, Decision, Definition, OrderFacts, decide
+
+#: The shipped categories: code, English, Chinese, default priority, workflow, skill, level.
+CATEGORIES: tuple[tuple[str, str, str, Priority, str, str | None, int], ...] = (
+    ("HVAC-REPAIR", "Air-conditioning repair", "空调维修", Priority.NORMAL, "repair", "hvac", 2),
+    ("ELEC-REPAIR", "Electrical fault", "电气故障", Priority.HIGH, "repair", "electrical", 2),
+    ("PLUMB-REPAIR", "Plumbing repair", "水管维修", Priority.NORMAL, "repair", "plumbing", 1),
+    ("APPL-REPAIR", "Appliance repair", "家电维修", Priority.NORMAL, "repair", "appliance", 1),
+    ("INSTALL", "Equipment installation", "设备安装", Priority.NORMAL, "installation", "hvac", 3),
+    ("PM", "Preventive maintenance", "定期保养", Priority.LOW, "preventive_maintenance", "hvac", 1),
+    ("COMPLAINT", "Complaint", "投诉", Priority.HIGH, "complaint", None, 1),
+    (
+        "EMERGENCY",
+        "Emergency call-out",
+        "紧急抢修",
+        Priority.EMERGENCY,
+        "emergency_callout",
+        "electrical",
+        3,
+    ),
+)
+
+#: Office accounts every demo has.
+OFFICE_USERS = (
+    ("admin", "Ada Admin 管理员", Role.ADMIN),
+    ("manager", "Wang Min 王敏", Role.MANAGER),
+    ("dispatcher1", "Li Na 李娜", Role.DISPATCHER),
+    ("dispatcher2", "Zhang Wei 张伟", Role.DISPATCHER),
+    ("dispatcher3", "Chen Jing 陈静", Role.DISPATCHER),
+)
+
+
+#: The documented demo password (CONTRACT.md); demo accounts are for trying Fieldwork out.
+DEMO_PASSWORD = "fieldwork-demo"  # noqa: S105
+
+
+class SeedRefused(Exception):
+    """The database holds real (non-demo) users and ``--force`` was not given."""
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    """What ``seed_demo`` created."""
+
+    logins: list[tuple[str, str]]
+    customers: int
+    technicians: int
+    orders: int
+
+
+def demo_logins() -> list[tuple[str, str]]:
+    """Return the (username, role) of every demo account, office first."""
+    users = db.session.scalars(select(User).where(User.is_demo.is_(True)).order_by(User.id))
+    return [(user.username, str(user.role)) for user in users]
+
+
+def ensure_categories() -> list[Category]:
+    """Create the shipped categories that do not exist yet; return all of them."""
+    existing = {c.code: c for c in db.session.scalars(select(Category))}
+    for code, name_en, name_zh, priority, workflow, skill, level in CATEGORIES:
+        if code not in existing:
+            existing[code] = Category(
+                code=code,
+                name_en=name_en,
+                name_zh=name_zh,
+                default_priority=priority,
+                workflow_name=workflow,
+                required_skill=skill,
+                required_skill_level=level,
+            )
+            db.session.add(existing[code])
+    db.session.flush()
+    return list(existing.values())
+
+
+def seed_demo(
+    *,
+    orders: int = 1000,
+    technicians: int = 25,
+    customers: int = 200,
+    password: str = DEMO_PASSWORD,
+    force: bool = False,
+    seed: int = 2026,
+    now: datetime | None = None,
+    progress: Callable[[str, int], Any] | None = None,
+) -> SeedSummary:
+    """Fill an empty (or demo-only) database with a realistic company's data."""
+    now = now or utcnow()
+    if count_users({"is_demo": False}) and not force:
+        raise SeedRefused("the database holds non-demo users; use --force to seed anyway")
+    if count_users({"is_demo": True}):
+        raise SeedRefused("demo data is already present")
+    rng = random.Random(seed)  # noqa: S311 - demo data, not security
+    report = progress or (lambda _label, _n: None)
+    password_hash = hash_password(password)
+    logins: list[tuple[str, str]] = []
+    office: list[User] = []
+    for username, name, role in OFFICE_USERS:
+        office.append(
+            create_user(
+                username=username,
+                password=password,
+                role=role,
+                display_name=name,
+                email=f"{username}@fieldwork.example",
+                is_demo=True,
+                password_hash=password_hash,
+            )
+        )
+        logins.append((username, str(role)))
+    techs = _seed_technicians(technicians, password_hash, logins)
+    report("technicians", technicians)
+    categories = ensure_categories()
+    customer_rows = _seed_customers(customers)
+    report("customers", customers)
+    dispatchers = [u for u in office if u.role is Role.DISPATCHER]
+    for _ in _seed_orders(orders, rng, now, categories, customer_rows, dispatchers, techs):
+        report("orders", 1)
+    db.session.flush()
+    return SeedSummary(logins, len(customer_rows), len(techs), orders)
+
+
+def _seed_technicians(n: int, password_hash: str, logins: list[tuple[str, str]]) -> list[User]:
+    techs = []
+    for tech in demo_data.demo_technicians(n):
+        user = create_user(
+            username=tech.username,
+            password="",
+            role=Role.TECHNICIAN,
+            display_name=tech.display_name,
+            email=tech.email,
+            phone=tech.phone,
+            locale=tech.locale,
+            is_demo=True,
+            password_hash=password_hash,
+        )
+        create_technician_profile(
+            user,
+            skills=tech.skills,
+            certifications=tech.certifications,
+            working_hours=[
+                (day, time.fromisoformat(a), time.fromisoformat(b))
+                for day, a, b in tech.working_hours
+            ],
+            team=tech.team,
+            region=tech.region,
+            home_address=tech.home_address,
+            home_latitude=tech.home_latitude,
+            home_longitude=tech.home_longitude,
+            is_on_call=tech.is_on_call,
+            max_jobs_per_day=tech.max_jobs_per_day,
+        )
+        techs.append(user)
+        logins.append((tech.username, "technician"))
+    db.session.flush()
+    return techs
+
+
+def _seed_customers(n: int) -> list[Customer]:
+    rows = []
+    for customer in demo_data.demo_customers(n):
+        rows.append(
+            create_customer(
+                {
+                    "name": customer.name,
+                    "tier": customer.tier,
+                    "preferred_locale": customer.preferred_locale,
+                    "is_company": customer.is_company,
+                    "notes": customer.notes,
+                    "contacts": [vars(c) for c in customer.contacts],
+                    "sites": [
+                        {
+                            "label": s.label,
+                            "address": s.address,
+                            "district": s.district,
+                            "city": s.city,
+                            "latitude": s.latitude,
+                            "longitude": s.longitude,
+                            "access_notes": s.access_notes,
+                            "assets": [vars(a) for a in s.assets],
+                        }
+                        for s in customer.sites
+                    ],
+                },
+                actor=None,
+            )
+        )
+    return rows
+
+
+_FULL_FACTS = {
+    "photo_count": 3,
+    "has_customer_signature": True,
+    "checklist_total": 5,
+    "checklist_done": 5,
+    "parts_recorded": True,
+    "manager_approved": True,
+    "fields": {"resolution_code": "replaced_part"},
+}
+
+
+def _payload_for(transition: Any, rng: random.Random, assignee: User) -> dict[str, object]:
+    payload: dict[str, object] = {}
+    for spec in transition.input:
+        if spec.name == "assignee_id":
+            payload[spec.name] = assignee.id
+        elif not spec.required:
+            continue
+        elif spec.type == "enum":
+            payload[spec.name] = rng.choice(spec.values)
+        elif spec.type in ("string", "text"):
+            payload[spec.name] = "Demo note 演示备注"[: spec.max_length or 200]
+        elif spec.type == "integer":
+            payload[spec.name] = rng.randint(1, 5)
+        elif spec.type == "number":
+            payload[spec.name] = float(rng.randint(1, 100))
+        elif spec.type == "boolean":
+            payload[spec.name] = True
+        elif spec.type == "datetime":
+            payload[spec.name] = utcnow().isoformat()
+    return payload
+
+
+def _actor_for(transition: Any, dispatcher: User, tech: User) -> tuple[Actor, User | None]:
+    for role, user in (
+        ("technician", tech),
+        ("dispatcher", dispatcher),
+        ("manager", None),
+        ("system", None),
+    ):
+        if role in transition.roles:
+            return Actor(id=user.id if user else None, role=role), user
+    return Actor(id=None, role=transition.roles[0]), None
+
+
+def _walk(
+    definition: Definition,
+    rng: random.Random,
+    steps: int,
+    tech: User,
+    dispatcher: User,
+    category: Category,
+) -> list[tuple[Decision, User | None]]:
+    """Walk the workflow from its initial state, mostly forwards, for up to ``steps``."""
+    state, visited, path = definition.initial, {definition.initial}, []
+    assignee_id: int | None = None
+    for _ in range(steps):
+        options = []
+        for transition in definition.transitions_from(state):
+            detour = transition.reopen or transition.name in ("decline", "reassign", "unassign")
+            gives_up = definition.states[transition.target].category == "cancelled"
+            if (detour or gives_up) and rng.random() > 0.04:
+                continue
+            options.append(transition)
+        rng.shuffle(options)
+        options.sort(key=lambda t: t.target in visited)  # prefer new ground
+        for transition in options:
+            actor, user = _actor_for(transition, dispatcher, tech)
+            facts = OrderFacts(
+                state=state,
+                category_code=category.code,
+                assignee_id=assignee_id or tech.id,
+                assignee_skills={category.required_skill or "": 5},
+                required_skill=category.required_skill,
+                **_FULL_FACTS,
+            )
+            outcome = decide(
+                definition, facts, transition.name, actor, _payload_for(transition, rng, tech)
+            )
+            if isinstance(outcome, Decision):
+                path.append((outcome, user))
+                state = outcome.to_state
+                visited.add(state)
+                if any(a.name == "set_assignee_from_payload" for a in outcome.actions):
+                    assignee_id = tech.id
+                break
+        else:
+            break
+        if definition.states[state].category in ("done", "cancelled"):
+            break
+    return path
+
+
+def _seed_orders(
+    n: int,
+    rng: random.Random,
+    now: datetime,
+    categories: list[Category],
+    customers: list[Customer],
+    dispatchers: list[User],
+    techs: list[User],
+) -> Iterator[int]:
+    skilled = {
+        c.code: [
+            t
+            for t in techs
+            if c.required_skill is None
+            or any(
+                s.skill == c.required_skill and s.level >= c.required_skill_level
+                for s in t.technician_profile.skills
+            )
+        ]
+        or techs
+        for c in categories
+    }  # type: ignore[union-attr]
+    weights = [5, 3, 3, 3, 1, 2, 1, 1]
+    for index in range(n):
+        category = rng.choices(categories, weights=weights[: len(categories)])[0]
+        definition = definition_for(category.workflow_name)
+        # A third of the orders are from the last ten days, the rest spread over 90.
+        recent = rng.random() < 0.33
+        age = timedelta(minutes=rng.randint(5, (10 if recent else 90) * 24 * 60))
+        created = now - age
+        customer = rng.choice(customers)
+        site = rng.choice(customer.sites) if customer.sites else None
+        asset = rng.choice(site.assets) if site and site.assets else None
+        tech, dispatcher = rng.choice(skilled[category.code]), rng.choice(dispatchers)
+        # Old orders are mostly finished; recent ones anywhere along the way.
+        steps = 40 if age > timedelta(days=10) else rng.randint(0, 12)
+        path = _walk(definition, rng, steps, tech, dispatcher, category)
+        text = demo_data.demo_order_text(category.code, customer.preferred_locale, rng)
+        priority = (
+            Priority.EMERGENCY
+            if category.code == "EMERGENCY"
+            else rng.choice([category.default_priority] * 4 + [Priority.HIGH, Priority.LOW])
+        )
+        order = WorkOrder(
+            number=next_work_order_number(created),
+            category=category,
+            workflow_name=definition.name,
+            workflow_version=definition.version,
+            state=definition.initial,
+            state_entered_at=created,
+            priority=priority,
+            channel=rng.choice(list(Channel)),
+            title=text.title,
+            description=text.description,
+            customer_id=customer.id,
+            site_id=site.id if site else None,
+            asset_id=asset.id if asset else None,
+            created_by_id=dispatcher.id,
+            owner_id=dispatcher.id,
+            created_at=created,
+            updated_at=created,
+            **default_deadlines(priority, created),
+        )
+        db.session.add(order)
+        db.session.flush()
+        events = [
+            {
+                "work_order_id": order.id,
+                "kind": "WorkOrderCreated",
+                "actor_id": dispatcher.id,
+                "occurred_at": created,
+                "data": {"channel": str(order.channel)},
+            }
+        ]
+        at = created
+        span = max(age.total_seconds() * 0.8, 60.0)
+        for decision, user in path:
+            at = min(at + timedelta(seconds=rng.uniform(0.02, 0.25) * span / 4), now)
+            events.append(
+                {
+                    "work_order_id": order.id,
+                    "kind": decision.event.kind,
+                    "transition": decision.transition,
+                    "from_state": decision.from_state,
+                    "to_state": decision.to_state,
+                    "actor_id": user.id if user else None,
+                    "occurred_at": at,
+                    "data": {k: str(v) for k, v in decision.event.data.items()},
+                }
+            )
+            _apply_effects(order, decision, at, tech)
+        order.state, order.state_entered_at, order.updated_at = (
+            path[-1][0].to_state if path else order.state,
+            at,
+            at,
+        )
+        _mark_breaches(order, now)
+        db.session.execute(insert(WorkOrderEvent), events)
+        if order.completed_at is not None:
+            _add_report(order, rng, customer.preferred_locale, tech, category.code)
+        yield index
+
+
+def _apply_effects(order: WorkOrder, decision: Decision, at: datetime, tech: User) -> None:
+    for action in decision.actions:
+        if action.name == "set_assignee_from_payload":
+            order.assignee_id = tech.id
+            if not order.visits:
+                visit = Visit(
+                    sequence=1,
+                    lead_technician_id=tech.id,
+                    planned_start_at=at + timedelta(hours=2),
+                    planned_end_at=at + timedelta(hours=4),
+                )
+                visit.crew = [VisitCrewMember(technician_id=tech.id, role="lead")]
+                order.visits.append(visit)
+                order.scheduled_start_at, order.scheduled_end_at = (
+                    visit.planned_start_at,
+                    visit.planned_end_at,
+                )
+        elif action.name == "clear_assignee":
+            order.assignee_id = None
+        elif action.name == "stop_clock":
+            clock = action.params.get("clock")
+            if (
+                clock in ("respond", "arrive", "resolve")
+                and getattr(order, f"{clock}_met_at") is None
+            ):
+                setattr(order, f"{clock}_met_at", at)
+        elif action.name == "stamp" and action.params.get("field") in (
+            "completed_at",
+            "closed_at",
+            "cancelled_at",
+        ):
+            field = (
+                "closed_at" if action.params["field"] == "cancelled_at" else action.params["field"]
+            )
+            setattr(order, str(field), at)
+
+
+def _mark_breaches(order: WorkOrder, now: datetime) -> None:
+    for clock in ("respond", "arrive", "resolve"):
+        due, met = getattr(order, f"{clock}_by"), getattr(order, f"{clock}_met_at")
+        if due is not None and ((met is None and due < now) or (met is not None and met > due)):
+            setattr(order, f"{clock}_breached_at", due)
+
+
+def _add_report(order: WorkOrder, rng: random.Random, locale: str, tech: User, code: str) -> None:
+    resolution, notes = demo_data.demo_resolution(code, locale, rng)
+    checklist = [
+        {"item": item, "answer": "ok", "ok": True}
+        for item in ("Safety check", "Function test", "Site cleaned")
+    ]
+    db.session.add(
+        FieldReport(
+            work_order_id=order.id,
+            work_notes=notes,
+            checklist=checklist,
+            resolution_code=resolution,
+            labour_minutes=rng.randint(30, 240),
+            reported_by_id=tech.id,
+        )
+    )
+    for number, description, quantity in demo_data.demo_parts(code, rng):
+        db.session.add(
+            PartUsage(
+                work_order_id=order.id,
+                part_number=number,
+                description=description,
+                quantity=quantity,
+                recorded_by_id=tech.id,
+            )
+        )

@@ -1,0 +1,26 @@
+"""The migrations build the schema the models describe, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from server.extensions import db
+from server.models.base import render_migration_type
+
+
+def test_models_and_migrations_do_not_drift(app):
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "render_item": render_migration_type}
+        )
+        differences = compare_metadata(context, db.metadata)
+    assert differences == [], f"run `flask --app server db migrate`: {differences}"
+
+
+def test_migrations_create_every_table(app):
+    from sqlalchemy import inspect
+
+    with app.app_context():
+        tables = set(inspect(db.engine).get_table_names())
+    assert set(db.metadata.tables) <= tables
