@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from server.extensions import db
 
@@ -19,6 +19,7 @@ def register_cli(app: Flask) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--orders", default=1000, show_default=True, type=click.IntRange(0, 200_000))
 @click.option("--technicians", default=25, show_default=True, type=click.IntRange(1, 5000))
 @click.option("--customers", default=200, show_default=True, type=click.IntRange(1, 100_000))
@@ -77,6 +78,7 @@ def print_logins(logins: list[tuple[str, str]], password: str) -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option(
     "--role", required=True, type=click.Choice(["admin", "manager", "dispatcher", "technician"])
 )
