@@ -23,6 +23,7 @@ from server.services.work_orders import (
     apply_transition,
     create_work_order,
     list_work_orders,
+    transitions_for,
     update_work_order,
 )
 from server.services.workflow_registry import definition_for
@@ -201,6 +202,44 @@ class WorkOrderDetailSchema(WorkOrderSchema):
     """A work order with its history."""
 
     events = fields.List(fields.Nested(WorkOrderEventSchema))
+
+
+class ReasonSchema(Schema):
+    """Why a step is not possible now."""
+
+    code = fields.String()
+    message = fields.String()
+    field = fields.String(allow_none=True)
+
+
+class InputFieldSchema(Schema):
+    """What a step asks for."""
+
+    name = fields.String()
+    type = fields.String()
+    required = fields.Boolean()
+    max_length = fields.Integer(allow_none=True)
+    values = fields.List(fields.String())
+    label = fields.String()
+
+
+class AvailableTransitionSchema(Schema):
+    """A step the caller may take, or could take once the reasons are resolved."""
+
+    name = fields.String()
+    label = fields.String()
+    target = fields.String()
+    enabled = fields.Boolean()
+    reasons = fields.List(fields.Nested(ReasonSchema))
+    input = fields.List(fields.Nested(InputFieldSchema))
+
+
+class AvailableTransitionListSchema(Schema):
+    """The steps available on a work order now."""
+
+    state = fields.String()
+    version = fields.Integer()
+    items = fields.List(fields.Nested(AvailableTransitionSchema))
 
 
 class WorkOrderListSchema(Schema):
@@ -388,6 +427,47 @@ def unassign_work_order_view(order_id: int) -> Response:
     apply_transition(order, "unassign", g.api_user, payload, version)
     db.session.commit()
     return _detail(order_id)
+
+
+@bp.get("/work-orders/<int:order_id>/transitions")
+@operation(
+    "List the workflow steps the caller may take now, with the reasons disabled ones are off.",
+    capability=Capability.WORK_ORDERS_READ,
+    response=AvailableTransitionListSchema(),
+    tag="work-orders",
+    errors=(404,),
+)
+def list_transitions_view(order_id: int) -> Response:
+    """Show the available transitions in the caller's language."""
+    user = g.api_user
+    order = get_work_order(user, order_id)
+    locale = user.locale
+    items = [
+        {
+            "name": option.name,
+            "label": option.label(locale),
+            "target": option.target,
+            "enabled": option.enabled,
+            "reasons": [
+                {"code": r.code, "message": r.text(locale), "field": r.field}
+                for r in option.reasons
+            ],
+            "input": [
+                {
+                    "name": spec.name,
+                    "type": spec.type,
+                    "required": spec.required,
+                    "max_length": spec.max_length,
+                    "values": list(spec.values),
+                    "label": spec.labels.text(locale) if spec.labels else spec.name,
+                }
+                for spec in option.input
+            ],
+        }
+        for option in transitions_for(order, user)
+    ]
+    body = {"state": order.state, "version": order.version, "items": items}
+    return jsonify(AvailableTransitionListSchema().dump(body))
 
 
 @bp.post("/work-orders/<int:order_id>/transitions")

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import Response as FlaskResponse
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from server.auth.console_sessions import end_console_session, start_console_session
-from server.auth.permissions import Capability, can
+from server.auth.permissions import Capability, can, work_orders_scope
 from server.console import bp
 from server.console.forms import LoginForm, LogoutForm
 from server.extensions import client_address, db, limiter
 from server.models import WorkOrder
 from server.models.base import utcnow
 from server.services.users import authenticate_user
+from server.services.workflow_registry import definition_for
+from workflows.graph import to_svg
 
 
 def _failed_login(response: Response) -> bool:
@@ -84,3 +87,18 @@ def dashboard() -> str | tuple[str, int]:
         unassigned=unassigned,
         logout_form=LogoutForm(),
     )
+
+
+@bp.get("/work-orders/<int:order_id>/workflow.svg")
+@login_required
+def work_order_workflow_svg(order_id: int) -> FlaskResponse:
+    """Draw the order's workflow with its current state highlighted."""
+    if not can(current_user, Capability.CONSOLE_USE):
+        abort(404)
+    order = db.session.scalar(work_orders_scope(current_user).where(WorkOrder.id == order_id))
+    if order is None:
+        abort(404)
+    definition = definition_for(order.workflow_name, order.workflow_version)
+    locale = "zh_CN" if current_user.locale.startswith("zh") else "en"
+    svg = to_svg(definition, current=order.state, locale=locale)
+    return FlaskResponse(svg, mimetype="image/svg+xml")

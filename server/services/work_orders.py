@@ -38,7 +38,14 @@ from server.services.errors import InvalidInput, Refused, VersionConflict
 from server.services.numbering import next_work_order_number
 from server.services.search import contains_pattern
 from server.services.workflow_registry import definition_for
-from workflows import Actor, Decision, OrderFacts, decide
+from workflows import (
+    Actor,
+    AvailableTransition,
+    Decision,
+    OrderFacts,
+    available_transitions,
+    decide,
+)
 
 #: Fields a dispatcher may change with ``update_work_order``.
 EDITABLE_FIELDS = frozenset(
@@ -255,6 +262,12 @@ def order_facts(order: WorkOrder, candidate: User | None = None) -> OrderFacts:
         manager_approved=bool(approved),
         fields=fields,
     )
+
+
+def transitions_for(order: WorkOrder, user: User) -> list[AvailableTransition]:
+    """Return the steps ``user`` could take on ``order`` now, disabled ones with reasons."""
+    definition = definition_for(order.workflow_name, order.workflow_version)
+    return available_transitions(definition, order_facts(order), workflow_actor(user))
 
 
 @dataclass(frozen=True)

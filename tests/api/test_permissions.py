@@ -63,6 +63,8 @@ MATRIX = [
         {"admin": 204, "manager": 204, "dispatcher": 204, "technician": 204, "anonymous": 401},
     ),
     ("GET", "/api/v1/openapi.json", None, PUBLIC),
+    ("GET", "/api/v1/work-orders/{own}/transitions", None, OWN_ONLY),
+    ("GET", "/api/v1/work-orders/{other}/transitions", None, OTHERS),
     ("GET", "/api/v1/categories", None, EVERYONE_OK),
     ("GET", "/api/v1/technicians", None, OFFICE_OK),
     ("GET", "/api/v1/technicians/{tech}", None, OFFICE_OK),

@@ -9,6 +9,7 @@ import pytest
 from server.extensions import db
 from server.models import OutboxMessage, Role, WorkOrder
 from server.models.base import utcnow
+from server.services.work_orders import apply_transition
 
 
 @pytest.fixture
@@ -314,3 +315,68 @@ def test_workflow_transition_endpoint_refuses_an_illegal_step(client, headers, c
     assert response.status_code == 422
     assert response.get_json()["code"] == "transition_refused"
     assert db.session.get(WorkOrder, order.id).state == "new"
+
+
+def test_available_transitions_are_listed_in_the_callers_language(
+    client, create_work_order, create_user, api_headers
+):
+    dispatcher = create_user(Role.DISPATCHER, locale="zh_CN")
+    order = create_work_order(actor=dispatcher)
+    body = client.get(
+        f"/api/v1/work-orders/{order.id}/transitions", headers=api_headers(dispatcher)
+    ).get_json()
+    assert body["state"] == "new"
+    assert body["version"] == 1
+    by_name = {item["name"]: item for item in body["items"]}
+    assert by_name["assign"]["label"] == "派工"
+    assert by_name["triage"]["enabled"] is True
+    cancel_inputs = {field["name"]: field for field in by_name["cancel"]["input"]}
+    assert cancel_inputs["reason"]["required"] is True
+
+
+def test_technician_sees_why_a_step_is_disabled(
+    client, create_work_order, create_user, api_headers
+):
+    dispatcher = create_user(Role.DISPATCHER)
+    tech = create_user(Role.TECHNICIAN, locale="zh_CN")
+    order = create_work_order(actor=dispatcher)
+    headers = api_headers(dispatcher)
+    client.post(
+        f"/api/v1/work-orders/{order.id}/assign",
+        headers=headers,
+        json={"technician_id": tech.id, "expected_version": 1},
+    )
+    for name in ("accept", "start_travel", "arrive", "start_work"):
+        order_version = client.get(f"/api/v1/work-orders/{order.id}", headers=headers).get_json()[
+            "version"
+        ]
+        apply_transition(db.session.get(WorkOrder, order.id), name, tech, {}, order_version)
+    body = client.get(
+        f"/api/v1/work-orders/{order.id}/transitions", headers=api_headers(tech)
+    ).get_json()
+    complete = next(item for item in body["items"] if item["name"] == "complete")
+    assert complete["enabled"] is False
+    codes = {reason["code"] for reason in complete["reasons"]}
+    assert {"guard.photos_at_least", "guard.signature_present"} <= codes
+    assert all(
+        any("\u4e00" <= ch <= "\u9fff" for ch in reason["message"])
+        for reason in complete["reasons"]
+    )
+
+
+def test_console_draws_the_workflow_with_the_current_state(client, create_work_order, create_user):
+    from tests.factories import PASSWORD
+
+    dispatcher = create_user(Role.DISPATCHER)
+    order = create_work_order(actor=dispatcher)
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    client.post(
+        "/login", data={"username": dispatcher.username, "password": PASSWORD, "csrf_token": token}
+    )
+    response = client.get(f"/work-orders/{order.id}/workflow.svg")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    svg = response.get_data(as_text=True)
+    assert svg.count(' current"') == 1  # the state group's class list
+    assert client.get("/work-orders/2147480000/workflow.svg").status_code == 404
