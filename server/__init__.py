@@ -85,6 +85,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_security_headers(app)
 
     app.url_map.converters["int"] = DatabaseId
+    from server.storage import open_store
+
+    app.extensions["fieldwork.blob_store"] = open_store(settings.storage_url)
+    from mobile_api import bp as mobile_bp
     from server.api import bp as api_bp
     from server.auth.console_sessions import register_session_loader
     from server.console import bp as console_bp
@@ -95,6 +99,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(console_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
+    app.register_blueprint(mobile_bp, url_prefix="/api/mobile/v1")
+    csrf.exempt(mobile_bp)
 
     from server.cli import register_cli
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -86,3 +86,8 @@ def register_write_intent(app: Flask) -> None:
     @app.before_request
     def _mark_writer() -> None:
         sqlite_write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+
+def blob_store() -> Any:
+    """Return the app's file store (``FIELDWORK_STORAGE_URL``)."""
+    return current_app.extensions["fieldwork.blob_store"]

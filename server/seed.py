@@ -55,6 +55,31 @@ CATEGORIES: tuple[tuple[str, str, str, Priority, str, str | None, int], ...] = (
     ),
 )
 
+#: Checklists per workflow: (key, English, Chinese).
+CHECKLISTS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "repair": (
+        ("safety", "Isolated power / water before work", "作业前已断电 / 断水"),
+        ("diagnosis", "Fault found and explained to the customer", "已找到故障并向客户说明"),
+        ("function_test", "Function test passed after repair", "修复后功能测试通过"),
+        ("site_clean", "Work area cleaned", "作业区域已清理"),
+    ),
+    "emergency_callout": (
+        ("safety", "Danger removed (power, water, gas isolated)", "危险已排除（电/水/气已切断）"),
+        ("function_test", "Service restored and tested", "已恢复并测试"),
+    ),
+    "installation": (
+        ("mounting", "Mounted level and secure", "安装牢固水平"),
+        ("connections", "Connections checked for leaks", "接口已检漏"),
+        ("commissioning", "Commissioned and handed over", "已调试并交付"),
+        ("site_clean", "Packaging removed, site cleaned", "包装已清走，现场已清理"),
+    ),
+    "preventive_maintenance": (
+        ("filters", "Filters cleaned or replaced", "滤网已清洗或更换"),
+        ("electrical", "Terminals tightened, insulation checked", "端子紧固，绝缘检查"),
+        ("readings", "Pressures and temperatures recorded", "压力和温度已记录"),
+    ),
+}
+
 #: Office accounts every demo has.
 OFFICE_USERS = (
     ("admin", "Ada Admin 管理员", Role.ADMIN),
@@ -102,6 +127,10 @@ def ensure_categories() -> list[Category]:
                 workflow_name=workflow,
                 required_skill=skill,
                 required_skill_level=level,
+                checklist=[
+                    {"key": key, "en": en, "zh_CN": zh}
+                    for key, en, zh in CHECKLISTS.get(workflow, ())
+                ],
             )
             db.session.add(existing[code])
     db.session.flush()
@@ -466,8 +495,7 @@ def _mark_breaches(order: WorkOrder, now: datetime) -> None:
 def _add_report(order: WorkOrder, rng: random.Random, locale: str, tech: User, code: str) -> None:
     resolution, notes = demo_data.demo_resolution(code, locale, rng)
     checklist = [
-        {"item": item, "answer": "ok", "ok": True}
-        for item in ("Safety check", "Function test", "Site cleaned")
+        {"key": item["key"], "answer": "ok", "ok": True} for item in order.category.checklist
     ]
     db.session.add(
         FieldReport(

@@ -20,6 +20,7 @@ def _register_views() -> None:
 
 _register_views()
 
-from server.api.security import install_security  # noqa: E402
+from server.auth.bearer import install_bearer_security  # noqa: E402
+from server.models import TokenAudience  # noqa: E402
 
-install_security(bp)
+install_bearer_security(bp, TokenAudience.API, realm="api")

@@ -7,10 +7,10 @@ from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from server.api import bp
-from server.api.operations import operation
 from server.auth.permissions import Capability
 from server.extensions import db
 from server.models import Category
+from server.operations import operation
 
 
 class CategorySchema(Schema):

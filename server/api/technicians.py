@@ -9,10 +9,10 @@ from sqlalchemy.orm import selectinload
 
 from server.api import bp
 from server.api.fields import PageArgsSchema, Text
-from server.api.operations import operation
 from server.auth.permissions import Capability
 from server.extensions import db
 from server.models import Role, TechnicianProfile, TechnicianSkill, User
+from server.operations import operation
 from server.problems import Problem, load_args
 
 

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from server.api import bp
 from server.api.fields import MAX_ID, DelimitedList, Id, PageArgsSchema, Ref, Text, When
-from server.api.operations import operation
 from server.auth.permissions import Capability, get_work_order, work_orders_scope
 from server.extensions import db
 from server.models import Channel, Priority, WorkOrder, WorkOrderEvent
+from server.operations import operation
 from server.problems import Problem, json_body, load_args
 from server.problems import validate as validate_data
 from server.services.work_orders import (

@@ -29,6 +29,7 @@ class Capability(StrEnum):
     CATEGORIES_READ = "categories.read"
     CONSOLE_USE = "console.use"
     USERS_MANAGE = "users.manage"
+    MOBILE_USE = "mobile.use"
 
 
 _OFFICE = frozenset({Role.ADMIN, Role.MANAGER, Role.DISPATCHER})
@@ -47,6 +48,8 @@ GRANTS: dict[Capability, frozenset[Role]] = {
     Capability.CATEGORIES_READ: _EVERYONE,
     Capability.CONSOLE_USE: _OFFICE,
     Capability.USERS_MANAGE: frozenset({Role.ADMIN}),
+    # The phone app is the technicians' own tool.
+    Capability.MOBILE_USE: frozenset({Role.TECHNICIAN}),
 }
 
 

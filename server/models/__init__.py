@@ -20,6 +20,7 @@ from server.models.enums import (
     VisitStatus,
 )
 from server.models.outbox import OutboxMessage
+from server.models.sync import IdempotencyRecord, JobFeedCounter, JobFeedEntry
 from server.models.technicians import (
     Certification,
     TechnicianAvailability,
@@ -56,6 +57,9 @@ __all__ = [
     "Device",
     "DevicePlatform",
     "FieldReport",
+    "IdempotencyRecord",
+    "JobFeedCounter",
+    "JobFeedEntry",
     "OutboxMessage",
     "OutboxStatus",
     "PartUsage",

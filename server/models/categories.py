@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Enum, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
-from server.models.base import TimestampMixin, enum_values
+from server.models.base import JSONType, TimestampMixin, enum_values
 from server.models.enums import Priority
 
 
@@ -34,6 +36,8 @@ class Category(TimestampMixin, db.Model):
     required_skill: Mapped[str | None] = mapped_column(String(40))
     #: Minimum level of that skill, 1-5.
     required_skill_level: Mapped[int] = mapped_column(default=1)
+    #: Checklist the technician fills in: ``[{"key": …, "en": …, "zh_CN": …}]``.
+    checklist: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     #: Inactive categories are hidden from intake but keep their orders.
     is_active: Mapped[bool] = mapped_column(default=True)
 

@@ -285,6 +285,8 @@ class FieldReport(TimestampMixin, db.Model):
     resolution_code: Mapped[str | None] = mapped_column(String(40))
     #: Labour time in minutes.
     labour_minutes: Mapped[int | None]
+    #: The technician thinks another visit or call is needed.
+    follow_up_needed: Mapped[bool] = mapped_column(default=False)
     #: Who wrote the report.
     reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: Optimistic-locking counter.

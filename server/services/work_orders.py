@@ -20,6 +20,7 @@ from server.models import (
     AttachmentKind,
     Category,
     Channel,
+    CrewRole,
     Customer,
     FieldReport,
     OutboxMessage,
@@ -29,12 +30,16 @@ from server.models import (
     Site,
     TechnicianSkill,
     User,
+    Visit,
+    VisitCrewMember,
+    VisitStatus,
     WorkOrder,
     WorkOrderEvent,
 )
 from server.models.base import utcnow
 from server.services.deadlines import default_deadlines
 from server.services.errors import InvalidInput, Refused, VersionConflict
+from server.services.job_feed import note_order_changed, record_job_change, technicians_of
 from server.services.numbering import next_work_order_number
 from server.services.search import contains_pattern
 from server.services.workflow_registry import definition_for
@@ -201,6 +206,7 @@ def update_work_order(
         order.updated_at = utcnow()
         db.session.flush()  # the versioned UPDATE: a concurrent writer makes it fail
         _record_event(order, "WorkOrderUpdated", actor, data={"changes": changed})
+        note_order_changed(order)
     return order
 
 
@@ -233,7 +239,9 @@ def order_facts(order: WorkOrder, candidate: User | None = None) -> OrderFacts:
         .where(FieldReport.work_order_id == order.id)
         .order_by(FieldReport.id.desc())
     )
-    checklist = report.checklist if report else []
+    answers = report.checklist if report else []
+    template = [item["key"] for item in order.category.checklist]
+    answered = {a.get("key") for a in answers if a.get("answer") not in (None, "")}
     parts = db.session.scalar(select(exists().where(PartUsage.work_order_id == order.id)))
     approved = db.session.scalar(
         select(
@@ -256,8 +264,9 @@ def order_facts(order: WorkOrder, candidate: User | None = None) -> OrderFacts:
         required_skill_level=order.category.required_skill_level,
         photo_count=photo_count or 0,
         has_customer_signature=bool(has_signature),
-        checklist_total=len(checklist),
-        checklist_done=sum(1 for item in checklist if item.get("answer") not in (None, "")),
+        # Against the category's checklist when it has one, else whatever was answered.
+        checklist_total=len(template) if template else len(answers),
+        checklist_done=len(answered & set(template)) if template else len(answered),
         parts_recorded=bool(parts),
         manager_approved=bool(approved),
         fields=fields,
@@ -287,6 +296,7 @@ def apply_transition(
     expected_version: int,
     *,
     captured_at: datetime | None = None,
+    context: Mapping[str, Any] | None = None,
     now: datetime | None = None,
 ) -> TransitionResult:
     """Move ``order`` through ``transition`` if the workflow allows it, exactly once.
@@ -317,6 +327,7 @@ def apply_transition(
     values.update(state=outcome.to_state, state_entered_at=now, updated_at=now)
     if order.owner_id is None and actor is not None and actor.role is not Role.TECHNICIAN:
         values["owner_id"] = actor.id
+    previous_assignee = order.assignee_id
     result = db.session.execute(
         update(WorkOrder)
         .where(WorkOrder.id == order.id, WorkOrder.version == expected_version)
@@ -327,7 +338,10 @@ def apply_transition(
         db.session.expire(order)
         raise VersionConflict(order.version)
     db.session.expire(order)
+    category = definition.states[outcome.to_state].category
+    _update_visit(order, outcome, now, category)
     data: dict[str, Any] = {k: _json_value(v) for k, v in outcome.event.data.items()}
+    data.update({k: _json_value(v) for k, v in (context or {}).items()})
     if captured_at is not None:
         data["captured_at"] = captured_at.isoformat()
     event = _record_event(
@@ -353,7 +367,56 @@ def apply_transition(
     ]
     db.session.add_all(messages)
     db.session.flush()
+    _announce_to_phones(order, previous_assignee, category)
     return TransitionResult(order, event, messages)
+
+
+def _announce_to_phones(order: WorkOrder, previous_assignee: int | None, category: str) -> None:
+    """Put the change in the job feeds: gone for whoever lost the job, changed for the rest."""
+    holders = technicians_of(order.id, order.assignee_id)
+    lost = {previous_assignee} - {order.assignee_id, None}
+    if category == "cancelled":
+        lost |= holders
+    record_job_change(order.id, upsert_for=holders - lost, remove_for=lost)
+
+
+#: Visit times stamped by workflow actions.
+_VISIT_STAMPS = {"en_route_at": "travel_started_at", "arrived_at": "arrived_at"}
+
+
+def _update_visit(order: WorkOrder, decision: Decision, now: datetime, category: str) -> None:
+    """Keep the current visit in step: its lead and crew, travel, arrival and departure."""
+    visit = order.current_visit
+    names = {action.name for action in decision.actions}
+    if "set_assignee_from_payload" in names and order.assignee_id is not None:
+        if visit is None:
+            visit = Visit(
+                sequence=len(order.visits) + 1,
+                status=VisitStatus.PLANNED,
+                planned_start_at=order.scheduled_start_at,
+                planned_end_at=order.scheduled_end_at,
+            )
+            order.visits.append(visit)
+        visit.lead_technician_id = order.assignee_id
+        visit.crew = [m for m in visit.crew if m.role is not CrewRole.LEAD]
+        visit.crew.append(VisitCrewMember(technician_id=order.assignee_id, role=CrewRole.LEAD))
+    if visit is None:
+        return
+    if "clear_assignee" in names:
+        visit.lead_technician_id = None
+        visit.crew = [m for m in visit.crew if m.role is not CrewRole.LEAD]
+    for action in decision.actions:
+        column = _VISIT_STAMPS.get(str(action.params.get("field", "")))
+        if action.name == "stamp" and column:
+            setattr(visit, column, now)
+            visit.status = VisitStatus.IN_PROGRESS
+    finished = any(
+        a.name == "stamp" and a.params.get("field") == "completed_at" for a in decision.actions
+    )
+    if finished or category in ("done", "cancelled"):
+        visit.departed_at = visit.departed_at or now
+        visit.status = VisitStatus.CANCELLED if category == "cancelled" else VisitStatus.DONE
+    db.session.flush()
 
 
 def _split_actions(

@@ -26,6 +26,10 @@ class Operation:
     status: int = 200
     tag: str = ""
     errors: tuple[int, ...] = ()
+    description: str = ""
+    body_content_type: str = "application/json"
+    #: Largest request body accepted, in bytes (None: the API's default).
+    max_body: int | None = None
 
 
 def operation(
@@ -39,12 +43,26 @@ def operation(
     status: int = 200,
     tag: str = "",
     errors: tuple[int, ...] = (),
+    description: str = "",
+    body_content_type: str = "application/json",
+    max_body: int | None = None,
 ) -> Callable[[F], F]:
     """Attach an ``Operation`` to a view; views without one are refused (deny by default)."""
 
     def decorate(view: F) -> F:
         view.operation = Operation(  # type: ignore[attr-defined]
-            summary, capability, public, body, args, response, status, tag, errors
+            summary,
+            capability,
+            public,
+            body,
+            args,
+            response,
+            status,
+            tag,
+            errors,
+            description,
+            body_content_type,
+            max_body,
         )
         return view
 

@@ -1,4 +1,7 @@
-"""Bearer-token authentication and role checks for every ``/api/v1`` view (fail closed)."""
+"""Bearer-token authentication and role checks for every API view (fail closed).
+
+Each API blueprint installs it once; views declare what they need with ``operation``.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,16 @@ import logging
 
 from flask import Blueprint, current_app, g, request
 
-from server.api.operations import Operation
 from server.auth.permissions import require
 from server.auth.tokens import TokenError, authenticate_access_token
 from server.models import TokenAudience
+from server.operations import Operation
 from server.problems import Problem
 
 log = logging.getLogger("fieldwork.security")
+
+#: Largest JSON body an API operation accepts unless it says otherwise.
+DEFAULT_MAX_BODY = 2 * 1024 * 1024
 
 
 def bearer_token() -> str | None:
@@ -24,12 +30,15 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
-def _unauthorized(detail: str) -> Problem:
-    return Problem(401, "unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="api"'})
+def unauthorized(detail: str, realm: str) -> Problem:
+    """Return the 401 problem that asks for a bearer token."""
+    return Problem(
+        401, "unauthorized", detail, headers={"WWW-Authenticate": f'Bearer realm="{realm}"'}
+    )
 
 
-def install_security(bp: Blueprint) -> None:
-    """Authenticate and authorize each request before its view runs."""
+def install_bearer_security(bp: Blueprint, audience: TokenAudience, realm: str) -> None:
+    """Authenticate and authorize each request of ``bp`` before its view runs."""
 
     @bp.before_request
     def _authorize() -> None:
@@ -37,15 +46,17 @@ def install_security(bp: Blueprint) -> None:
         spec: Operation | None = getattr(view, "operation", None)
         if spec is None:
             raise Problem(403, "forbidden", "This operation is not available.")
+        # Bodies are bounded per operation (uploads say how much they take).
+        request.max_content_length = spec.max_body or DEFAULT_MAX_BODY
         if spec.public:
             return
         raw = bearer_token()
         if raw is None:
-            raise _unauthorized("Send an access token: Authorization: Bearer <token>.")
+            raise unauthorized("Send an access token: Authorization: Bearer <token>.", realm)
         try:
-            user, _token = authenticate_access_token(raw, TokenAudience.API)
+            user, _token = authenticate_access_token(raw, audience)
         except TokenError as error:
-            raise _unauthorized(f"The access token is not valid ({error}).") from None
+            raise unauthorized(f"The access token is not valid ({error}).", realm) from None
         g.api_user = user
         if spec.capability is None:
             raise Problem(403, "forbidden", "This operation is not available.")

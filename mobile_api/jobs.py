@@ -1,0 +1,423 @@
+"""Jobs on the phone: full and delta sync, detail, moving a job, the field report."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response, current_app, g, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from mobile_api import bp
+from mobile_api.schemas import (
+    JobDetailSchema,
+    JobListArgsSchema,
+    JobListSchema,
+    ReportSchema,
+    ReportUpdateSchema,
+    TransitionRequestSchema,
+)
+from server.auth.permissions import Capability, get_work_order, work_orders_scope
+from server.extensions import db
+from server.idempotency import idempotent
+from server.models import (
+    Attachment,
+    AttachmentKind,
+    FieldReport,
+    User,
+    WorkOrder,
+)
+from server.models.base import utcnow
+from server.operations import operation
+from server.problems import Problem, load_args, load_json
+from server.services.errors import VersionConflict
+from server.services.field_reports import current_report, parts_of, save_field_report
+from server.services.job_feed import CursorExpired, changes_since, current_cursor
+from server.services.work_orders import apply_transition, transitions_for
+from server.services.workflow_registry import definition_for
+
+#: Closed jobs stay in the "recent" list this long.
+RECENT = timedelta(days=14)
+
+
+# --- Serialisation ---------------------------------------------------------------------------
+
+
+def job_summary(order: WorkOrder, locale: str) -> dict[str, Any]:
+    """Return the list representation of a job."""
+    definition = definition_for(order.workflow_name, order.workflow_version)
+    state = definition.states.get(order.state)
+    site = order.site
+    return {
+        "id": order.id,
+        "number": order.number,
+        "state": order.state,
+        "state_label": state.labels.text(locale) if state else order.state,
+        "priority": str(order.priority),
+        "title": order.title,
+        "category": {"code": order.category.code, "name": order.category.name(locale)},
+        "customer_name": order.customer.name,
+        "site": site,
+        "scheduled_start_at": order.scheduled_start_at,
+        "scheduled_end_at": order.scheduled_end_at,
+        "deadlines": {
+            "respond_by": order.respond_by,
+            "arrive_by": order.arrive_by,
+            "resolve_by": order.resolve_by,
+        },
+        "version": order.version,
+        "updated_at": order.updated_at,
+    }
+
+
+def photo_url(order_id: int, photo_id: int, thumbnail: bool = False) -> str:
+    """Return the path of a photo's display copy or thumbnail."""
+    suffix = "/thumbnail" if thumbnail else ""
+    return f"/api/mobile/v1/jobs/{order_id}/photos/{photo_id}{suffix}"
+
+
+def transition_options(order: WorkOrder, user: User) -> list[dict[str, Any]]:
+    """Return the steps ``user`` may take now, labelled in their language."""
+    locale = user.locale
+    return [
+        {
+            "name": option.name,
+            "label": option.label(locale),
+            "target": option.target,
+            "enabled": option.enabled,
+            "reasons": [
+                {"code": r.code, "message": r.text(locale), "field": r.field}
+                for r in option.reasons
+            ],
+            "input": [
+                {
+                    "name": spec.name,
+                    "type": spec.type,
+                    "required": spec.required,
+                    "max_length": spec.max_length,
+                    "values": list(spec.values),
+                    "label": spec.labels.text(locale) if spec.labels else spec.name,
+                }
+                for spec in option.input
+            ],
+        }
+        for option in transitions_for(order, user)
+    ]
+
+
+def _asset_history(order: WorkOrder) -> list[dict[str, Any]]:
+    if order.asset_id is None:
+        return []
+    rows = db.session.execute(
+        select(
+            WorkOrder.number, WorkOrder.title, WorkOrder.completed_at, FieldReport.resolution_code
+        )
+        .outerjoin(FieldReport, FieldReport.work_order_id == WorkOrder.id)
+        .where(
+            WorkOrder.asset_id == order.asset_id,
+            WorkOrder.id != order.id,
+            WorkOrder.completed_at.is_not(None),
+        )
+        .order_by(WorkOrder.completed_at.desc())
+        .limit(10)
+    ).all()
+    return [r._asdict() for r in rows]
+
+
+def job_detail(order: WorkOrder, user: User) -> dict[str, Any]:
+    """Return everything the phone shows for one job."""
+    locale = user.locale
+    report = current_report(order)
+    answers = {a.get("key"): a for a in (report.checklist if report else [])}
+    checklist = [
+        {
+            "key": item["key"],
+            "label": item.get("zh_CN" if locale.startswith("zh") else "en") or item["key"],
+            "answer": answers.get(item["key"], {}).get("answer"),
+            "ok": answers.get(item["key"], {}).get("ok"),
+        }
+        for item in order.category.checklist
+    ]
+    attachments = db.session.scalars(
+        select(Attachment).where(Attachment.work_order_id == order.id).order_by(Attachment.id)
+    ).all()
+    asset = order.asset
+    return job_summary(order, locale) | {
+        "description": order.description,
+        "customer": order.customer,
+        "asset": None
+        if asset is None
+        else {
+            "id": asset.id,
+            "kind": asset.kind,
+            "manufacturer": asset.manufacturer,
+            "model": asset.model,
+            "serial_number": asset.serial_number,
+            "installed_on": asset.installed_on,
+            "warranty_ends_on": asset.warranty_ends_on,
+            "history": _asset_history(order),
+        },
+        "checklist": checklist,
+        "transitions": transition_options(order, user),
+        "report": None if report is None else report_body(order, report),
+        "photos": [
+            {
+                "id": a.id,
+                "client_id": a.client_id,
+                "caption": a.caption,
+                "captured_at": a.captured_at,
+                "width": a.width,
+                "height": a.height,
+                "url": photo_url(order.id, a.id),
+                "thumbnail_url": photo_url(order.id, a.id, thumbnail=True),
+                "created_at": a.created_at,
+            }
+            for a in attachments
+            if a.kind is AttachmentKind.PHOTO
+        ],
+        "signatures": [
+            {
+                "id": a.id,
+                "client_id": a.client_id,
+                "signer_name": a.signer_name,
+                "signer_role": a.signer_role,
+                "captured_at": a.captured_at,
+                "content_type": a.content_type,
+                "url": f"/api/mobile/v1/jobs/{order.id}/signatures/{a.id}",
+            }
+            for a in attachments
+            if a.kind is AttachmentKind.SIGNATURE
+        ],
+    }
+
+
+def report_body(order: WorkOrder, report: FieldReport) -> dict[str, Any]:
+    """Return the report with its parts."""
+    return {
+        "work_notes": report.work_notes,
+        "checklist": report.checklist,
+        "parts": parts_of(order),
+        "labour_minutes": report.labour_minutes,
+        "resolution_code": report.resolution_code,
+        "follow_up_needed": report.follow_up_needed,
+        "version": report.version,
+        "updated_at": report.updated_at,
+    }
+
+
+# --- Sync ------------------------------------------------------------------------------------
+
+
+def _jobs_query(user: User) -> Any:
+    return work_orders_scope(user).options(
+        selectinload(WorkOrder.category),
+        selectinload(WorkOrder.customer),
+        selectinload(WorkOrder.site),
+    )
+
+
+def _scoped(query: Any, scope: str, now: datetime) -> Any:
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    local_midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    today_start, tomorrow = local_midnight, local_midnight + timedelta(days=1)
+    if scope == "recent":
+        return query.where(WorkOrder.closed_at >= now - RECENT)
+    query = query.where(WorkOrder.closed_at.is_(None))
+    if scope == "today":
+        return query.where(
+            WorkOrder.scheduled_start_at < tomorrow, WorkOrder.scheduled_start_at >= today_start
+        )
+    if scope == "upcoming":
+        return query.where(WorkOrder.scheduled_start_at >= tomorrow)
+    return query
+
+
+def _etag(*parts: object) -> str:
+    return 'W/"' + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32] + '"'
+
+
+@bp.get("/jobs")
+@operation(
+    "Sync the technician's jobs: full (pages) or delta (`since`).",
+    capability=Capability.MOBILE_USE,
+    args=JobListArgsSchema(),
+    response=JobListSchema(),
+    tag="jobs",
+    errors=(304, 410, 422),
+    description=(
+        "Full sync: call without `since`, follow `next_page` until it is null, keep the "
+        "`sync_cursor` of the first page. Delta sync: pass that cursor as `since`; you get the "
+        "jobs that changed and the ids that left your list, and a new `sync_cursor`. The cursor "
+        "is a server-side sequence, never a clock: nothing can fall between two pulls. Send "
+        "`If-None-Match` with the last `ETag` to get 304 when nothing changed."
+    ),
+)
+def list_jobs() -> Response | tuple[str, int, dict[str, str]]:
+    """Return a page of a full sync or the changes since a cursor."""
+    user = g.api_user
+    args = load_args(JobListArgsSchema())
+    now = utcnow()
+    # Read the feed position first: anything that commits later has a higher number.
+    seq = current_cursor(user.id)
+    if "since" in args:
+        etag = _etag(user.id, seq, "since", args["since"], args["limit"])
+    else:
+        etag = _etag(
+            user.id,
+            seq,
+            args["scope"],
+            args.get("page"),
+            args["limit"],
+            now.date() if args["scope"] in ("today", "upcoming") else "",
+        )
+    if request.if_none_match.contains_weak(etag.removeprefix("W/").strip('"')):
+        return "", 304, {"ETag": etag}
+    if "since" in args:
+        body = _delta(user, int(args["since"]), args["limit"])
+    else:
+        body = _full(user, args, seq, now)
+    response = jsonify(JobListSchema().dump(body))
+    response.headers["ETag"] = etag
+    return response
+
+
+def _delta(user: User, since: int, limit: int) -> dict[str, Any]:
+    try:
+        changes = changes_since(user.id, since, limit=limit)
+    except CursorExpired:
+        raise Problem(
+            410, "sync_cursor_expired", "This sync cursor is too old or unknown; do a full sync."
+        ) from None
+    visible = db.session.scalars(
+        _jobs_query(user).where(WorkOrder.id.in_(changes.changed)).order_by(WorkOrder.id)
+    ).all()
+    # Changed but no longer visible (e.g. taken off the crew): tell the phone to drop it.
+    gone = set(changes.changed) - {order.id for order in visible}
+    return {
+        "items": [job_summary(order, user.locale) for order in visible],
+        "removed": sorted(set(changes.removed) | gone),
+        "next_page": None,
+        "has_more": changes.has_more,
+        "sync_cursor": str(changes.cursor),
+    }
+
+
+def _full(user: User, args: dict[str, Any], seq: int, now: datetime) -> dict[str, Any]:
+    after_id = 0
+    if args.get("page"):
+        after_id_text, seq_text = args["page"].split(":")
+        after_id, seq = int(after_id_text), int(seq_text)
+    limit = args["limit"]
+    query = _scoped(_jobs_query(user), args["scope"], now).where(WorkOrder.id > after_id)
+    rows = db.session.scalars(query.order_by(WorkOrder.id).limit(limit + 1)).all()
+    next_page = f"{rows[limit - 1].id}:{seq}" if len(rows) > limit else None
+    return {
+        "items": [job_summary(order, user.locale) for order in rows[:limit]],
+        "removed": [],
+        "next_page": next_page,
+        "has_more": False,
+        "sync_cursor": str(seq),
+    }
+
+
+@bp.get("/jobs/<int:job_id>")
+@operation(
+    "Get one job with customer, site, asset history, checklist, report, photos and the steps "
+    "available now.",
+    capability=Capability.MOBILE_USE,
+    response=JobDetailSchema(),
+    tag="jobs",
+    errors=(404,),
+)
+def get_job(job_id: int) -> Response:
+    """Return a job in full."""
+    order = get_work_order(g.api_user, job_id)
+    response = jsonify(JobDetailSchema().dump(job_detail(order, g.api_user)))
+    response.headers["ETag"] = f'"{order.version}"'
+    return response
+
+
+def _conflict(order: WorkOrder, user: User) -> Problem:
+    db.session.rollback()
+    fresh = get_work_order(user, order.id)
+    return Problem(
+        409,
+        "version_conflict",
+        "The job changed on the server; here is its current state.",
+        current_version=fresh.version,
+        state=fresh.state,
+        transitions=transition_options(fresh, user),
+    )
+
+
+@bp.post("/jobs/<int:job_id>/transitions")
+@idempotent
+@operation(
+    "Move the job one step (accept, decline, start travel, arrive, start, pause, complete …).",
+    capability=Capability.MOBILE_USE,
+    body=TransitionRequestSchema(),
+    response=JobDetailSchema(),
+    tag="jobs",
+    errors=(404, 409, 415, 422, 428),
+    description="409 carries `state`, `current_version` and `transitions` so the app can "
+    "show the truth at once; 422 carries `reasons` in the technician's language.",
+)
+def move_job(job_id: int) -> Response:
+    """Apply a workflow transition to the job."""
+    user = g.api_user
+    order = get_work_order(user, job_id)
+    data = load_json(TransitionRequestSchema())
+    if "expected_version" not in data:
+        raise Problem(
+            428, "version_required", "Send expected_version: the job version your screen shows."
+        )
+    context: dict[str, Any] = {"source": "mobile"}
+    if data.get("location"):
+        context["location"] = data["location"]
+    try:
+        apply_transition(
+            order,
+            data["transition"],
+            user,
+            data["input"],
+            data["expected_version"],
+            captured_at=data.get("captured_at"),
+            context=context,
+        )
+    except VersionConflict:
+        raise _conflict(order, user) from None
+    db.session.flush()
+    order = get_work_order(user, job_id) if _still_visible(user, job_id) else order
+    return jsonify(JobDetailSchema().dump(job_detail(order, user)))
+
+
+def _still_visible(user: User, job_id: int) -> bool:
+    return (
+        db.session.scalar(
+            work_orders_scope(user).with_only_columns(WorkOrder.id).where(WorkOrder.id == job_id)
+        )
+        is not None
+    )
+
+
+@bp.put("/jobs/<int:job_id>/report")
+@idempotent
+@operation(
+    "Save the field report (a draft until the job is completed).",
+    capability=Capability.MOBILE_USE,
+    body=ReportUpdateSchema(),
+    response=ReportSchema(),
+    tag="jobs",
+    errors=(404, 409, 415, 422),
+)
+def save_report(job_id: int) -> Response:
+    """Save notes, checklist answers, parts, labour and resolution."""
+    user = g.api_user
+    order = get_work_order(user, job_id)
+    data = load_json(ReportUpdateSchema())
+    version = data.pop("expected_version", None)
+    report = save_field_report(order, data, user, expected_version=version)
+    return jsonify(ReportSchema().dump(report_body(order, report)))

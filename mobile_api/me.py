@@ -1,0 +1,100 @@
+"""The technician themself: profile, status, registered phones."""
+
+from __future__ import annotations
+
+from flask import Response, g, jsonify
+
+from mobile_api import bp
+from mobile_api.schemas import (
+    DeviceRegisterSchema,
+    DeviceSchema,
+    MeSchema,
+    StatusSchema,
+    StatusUpdateSchema,
+)
+from server.auth.permissions import Capability
+from server.idempotency import idempotent
+from server.operations import operation
+from server.problems import load_json
+from server.services.devices import (
+    current_availability,
+    register_device,
+    set_availability,
+    unregister_device,
+)
+
+
+def _status_body(row: object) -> dict[str, object] | None:
+    if row is None:
+        return None
+    return {"status": row.status, "since": row.starts_at, "note": row.note}  # type: ignore[attr-defined]
+
+
+@bp.get("/me")
+@operation(
+    "Who is signed in, and their current status.",
+    capability=Capability.MOBILE_USE,
+    response=MeSchema(),
+    tag="me",
+)
+def get_me() -> Response:
+    """Return the signed-in technician."""
+    user = g.api_user
+    body = {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "locale": user.locale,
+        "status": _status_body(current_availability(user)),
+    }
+    return jsonify(MeSchema().dump(body))
+
+
+@bp.post("/me/status")
+@idempotent
+@operation(
+    "Set my status (available, on break, travelling, training, off shift).",
+    capability=Capability.MOBILE_USE,
+    body=StatusUpdateSchema(),
+    response=StatusSchema(),
+    tag="me",
+    errors=(415, 422),
+)
+def set_status() -> Response:
+    """Tell dispatchers what the technician is doing."""
+    data = load_json(StatusUpdateSchema())
+    row = set_availability(g.api_user, data["status"], data.get("note"))
+    return jsonify(StatusSchema().dump(_status_body(row)))
+
+
+@bp.post("/devices")
+@idempotent
+@operation(
+    "Register this phone for push notifications, or refresh its token.",
+    capability=Capability.MOBILE_USE,
+    body=DeviceRegisterSchema(),
+    response=DeviceSchema(),
+    status=201,
+    tag="me",
+    errors=(415, 422),
+    description="Returns 201 for a new token, 200 when the token was known.",
+)
+def add_device() -> tuple[Response, int]:
+    """Register or refresh a push token."""
+    device, created = register_device(g.api_user, load_json(DeviceRegisterSchema()))
+    return jsonify(DeviceSchema().dump(device)), 201 if created else 200
+
+
+@bp.delete("/devices/<int:device_id>")
+@idempotent
+@operation(
+    "Unregister a phone (no more pushes to it).",
+    capability=Capability.MOBILE_USE,
+    status=204,
+    tag="me",
+    errors=(404,),
+)
+def remove_device(device_id: int) -> tuple[str, int]:
+    """Remove one of the technician's devices."""
+    unregister_device(g.api_user, device_id)
+    return "", 204

@@ -1,0 +1,110 @@
+"""OpenAPI 3 documents generated from the views' ``Operation`` metadata and schemas."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask
+
+from server.operations import Operation
+
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {"type": "object"},
+        "request_id": {"type": "string"},
+    },
+    "required": ["type", "title", "status", "code"],
+}
+
+
+def build_openapi(
+    app: Flask, blueprint: str, prefix: str, title: str, description: str = ""
+) -> dict[str, Any]:
+    """Return the OpenAPI document of every route of ``blueprint``."""
+    spec = APISpec(
+        title=title,
+        version="1.0.0",
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={"description": description or "Errors are application/problem+json (RFC 9457)."},
+    )
+    spec.components.schema("Problem", PROBLEM_SCHEMA)
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.endpoint.startswith(f"{blueprint}."):
+            continue
+        view = app.view_functions[rule.endpoint]
+        meta: Operation | None = getattr(view, "operation", None)
+        if meta is None:
+            continue
+        path = _CONVERTER.sub(
+            r"{\2}", rule.rule[len(prefix) :] if rule.rule.startswith(prefix) else rule.rule
+        )
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = _operation(rule, meta)
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    document = spec.to_dict()
+    document["servers"] = [{"url": prefix}]
+    return document
+
+
+def _operation(rule: Any, meta: Operation) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "summary": meta.summary,
+        "operationId": rule.endpoint.split(".", 1)[1],
+        "tags": [meta.tag] if meta.tag else [],
+        "responses": {},
+    }
+    if meta.description:
+        doc["description"] = meta.description
+    parameters: list[Any] = [
+        {
+            "in": "path",
+            "name": name,
+            "required": True,
+            "schema": {"type": "integer" if conv == "int" else "string"},
+        }
+        for conv, name in _CONVERTER.findall(rule.rule)
+    ]
+    if meta.args is not None:
+        parameters.append({"in": "query", "schema": meta.args})
+    if parameters:
+        doc["parameters"] = parameters
+    if meta.body is not None:
+        doc["requestBody"] = {
+            "required": True,
+            "content": {meta.body_content_type: {"schema": meta.body}},
+        }
+    if meta.status == 204:
+        doc["responses"]["204"] = {"description": "Done"}
+    else:
+        content = {"application/json": {"schema": meta.response}} if meta.response else {}
+        doc["responses"][str(meta.status)] = {"description": "Success", "content": content}
+    errors = set(meta.errors)
+    if not meta.public:
+        doc["security"] = [{"bearer": []}]
+        errors |= {401, 403}
+    for status in sorted(errors):
+        if status == 304:
+            doc["responses"]["304"] = {"description": "Not modified (If-None-Match matched)"}
+            continue
+        doc["responses"][str(status)] = {
+            "description": "Problem",
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        }
+    return doc

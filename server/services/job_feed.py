@@ -1,0 +1,151 @@
+"""The per-technician job feed: what changed on the phone's job list since its last sync.
+
+Every change that a technician's phone must learn about appends an entry to that
+technician's feed in the same transaction as the change. The feed's sequence numbers are
+handed out under the technician's counter row lock, so they commit in order: a pull that
+reads the counter first and then the entries up to it can never skip a change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from server.extensions import db
+from server.models import JobFeedCounter, JobFeedEntry, Visit, VisitCrewMember, WorkOrder
+from server.models.base import utcnow
+
+UPSERT = "upsert"
+REMOVE = "remove"
+
+#: Feed entries older than this are pruned; a cursor from before then must full-sync.
+RETENTION = timedelta(days=30)
+
+
+class CursorExpired(Exception):
+    """The cursor is older than the feed keeps (or was never ours): do a full sync."""
+
+
+@dataclass(frozen=True)
+class FeedChanges:
+    """What changed after a cursor: order ids to fetch again, ids to drop, the new cursor."""
+
+    changed: list[int]
+    removed: list[int]
+    cursor: int
+    has_more: bool
+
+
+def technicians_of(order_id: int, assignee_id: int | None) -> set[int]:
+    """Return who has the order on their phone: the assignee and the visit crews."""
+    crew = db.session.scalars(
+        select(VisitCrewMember.technician_id)
+        .join(Visit, VisitCrewMember.visit_id == Visit.id)
+        .where(Visit.work_order_id == order_id)
+    )
+    people = set(crew)
+    if assignee_id is not None:
+        people.add(assignee_id)
+    return people
+
+
+def _next_seq(technician_id: int) -> int:
+    bump = (
+        update(JobFeedCounter)
+        .where(JobFeedCounter.technician_id == technician_id)
+        .values(last_seq=JobFeedCounter.last_seq + 1)
+        .returning(JobFeedCounter.last_seq)
+    )
+    value = db.session.execute(bump).scalar_one_or_none()
+    if value is None:
+        try:
+            with db.session.begin_nested():
+                db.session.execute(
+                    insert(JobFeedCounter).values(technician_id=technician_id, last_seq=0)
+                )
+        except IntegrityError:
+            pass  # created concurrently
+        value = db.session.execute(bump).scalar_one()
+    return int(value)
+
+
+def record_job_change(
+    order_id: int, *, upsert_for: Iterable[int] = (), remove_for: Iterable[int] = ()
+) -> None:
+    """Append feed entries: the order changed for some technicians, left others' lists."""
+    removed = set(remove_for)
+    rows = [
+        {"technician_id": tech, "seq": _next_seq(tech), "work_order_id": order_id, "change": change}
+        for change, people in ((REMOVE, removed), (UPSERT, set(upsert_for) - removed))
+        for tech in sorted(people)
+    ]
+    if rows:
+        db.session.execute(insert(JobFeedEntry), rows)
+
+
+def note_order_changed(order: WorkOrder) -> None:
+    """Tell everyone who has ``order`` on their phone that it changed."""
+    record_job_change(order.id, upsert_for=technicians_of(order.id, order.assignee_id))
+
+
+def current_cursor(technician_id: int) -> int:
+    """Return the technician's latest sequence number (0 before any change)."""
+    value = db.session.scalar(
+        select(JobFeedCounter.last_seq).where(JobFeedCounter.technician_id == technician_id)
+    )
+    return int(value or 0)
+
+
+def changes_since(technician_id: int, since: int, limit: int = 500) -> FeedChanges:
+    """Return the changes after ``since``, oldest first, at most ``limit`` entries."""
+    counter = db.session.scalar(
+        select(JobFeedCounter).where(JobFeedCounter.technician_id == technician_id)
+    )
+    last = counter.last_seq if counter else 0
+    pruned = counter.pruned_through if counter else 0
+    if since < pruned or since > last:
+        raise CursorExpired(f"cursor {since} is outside the feed ({pruned}..{last})")
+    entries = db.session.execute(
+        select(JobFeedEntry.seq, JobFeedEntry.work_order_id, JobFeedEntry.change)
+        .where(
+            JobFeedEntry.technician_id == technician_id,
+            JobFeedEntry.seq > since,
+            JobFeedEntry.seq <= last,
+        )
+        .order_by(JobFeedEntry.seq)
+        .limit(limit + 1)
+    ).all()
+    has_more = len(entries) > limit
+    entries = entries[:limit]
+    final: dict[int, str] = {}
+    for _seq, order_id, change in entries:
+        final[order_id] = change  # the latest word on each order wins
+    cursor = entries[-1][0] if has_more else last
+    return FeedChanges(
+        changed=sorted(o for o, c in final.items() if c == UPSERT),
+        removed=sorted(o for o, c in final.items() if c == REMOVE),
+        cursor=cursor,
+        has_more=has_more,
+    )
+
+
+def prune_feed(before: datetime | None = None) -> int:
+    """Delete entries older than the retention and remember how far each feed was pruned."""
+    cutoff = before or utcnow() - RETENTION
+    newest_old = db.session.execute(
+        select(JobFeedEntry.technician_id, db.func.max(JobFeedEntry.seq))
+        .where(JobFeedEntry.created_at < cutoff)
+        .group_by(JobFeedEntry.technician_id)
+    ).all()
+    for technician_id, seq in newest_old:
+        db.session.execute(
+            update(JobFeedCounter)
+            .where(JobFeedCounter.technician_id == technician_id)
+            .values(pruned_through=seq)
+        )
+    result = db.session.execute(delete(JobFeedEntry).where(JobFeedEntry.created_at < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
