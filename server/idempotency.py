@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
+from functools import partial, wraps
 from typing import Any, TypeVar
 
 from flask import Response, current_app, g, make_response, request
@@ -53,10 +53,26 @@ POLICY = (
 
 
 def _fingerprint() -> str:
+    """Hash what the request asks for (multipart: the parts, not the random boundary)."""
     digest = hashlib.sha256()
-    for part in (request.method, request.full_path, request.content_type or ""):
-        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    digest.update(request.get_data(cache=True))
+
+    def add(text: str) -> None:
+        digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+
+    add(request.method)
+    add(request.full_path)
+    if request.mimetype == "multipart/form-data":
+        for name, value in sorted(request.form.items(multi=True)):
+            add(f"{name}={value}")
+        for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+            content = hashlib.sha256()
+            for block in iter(partial(upload.stream.read, 1 << 16), b""):
+                content.update(block)
+            upload.stream.seek(0)
+            add(f"{name}:{content.hexdigest()}")
+    else:
+        add(request.mimetype)
+        digest.update(request.get_data(cache=True))
     return digest.hexdigest()
 
 

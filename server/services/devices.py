@@ -15,12 +15,13 @@ from server.services.errors import NotFound
 
 def register_device(user: User, data: Mapping[str, Any]) -> tuple[Device, bool]:
     """Register a phone's push token, or refresh it; a token moves to its current user."""
+    user_id = user.id
     device = db.session.scalar(select(Device).where(Device.push_token == data["push_token"]))
     created = device is None
     if device is None:
-        device = Device(push_token=data["push_token"])
+        device = Device(push_token=data["push_token"], user_id=user_id)
         db.session.add(device)
-    device.user_id = user.id
+    device.user_id = user_id
     device.platform = data["platform"]
     device.app_version = data.get("app_version")
     device.locale = data.get("locale")
