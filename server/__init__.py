@@ -12,12 +12,13 @@ from werkzeug.routing import IntegerConverter
 
 
 class DatabaseId(IntegerConverter):
-    """``<int:…>`` in URLs: a positive id that fits the database's integer column."""
+    """``<int:…>`` in URLs: a positive id of at most ten digits (fits a 64-bit integer).
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
-        kwargs.setdefault("min", 1)
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(map, *args, **kwargs)
+    Anything else does not match the route at all, so it is a plain 404 (a converter that
+    rejected values after matching would make Werkzeug answer 405 for other methods).
+    """
+
+    regex = r"[1-9][0-9]{0,9}"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -212,4 +212,5 @@ def idempotent(view: F) -> F:
         db.session.commit()
         return response
 
+    wrapper.idempotent = True  # type: ignore[attr-defined]  (documented in OpenAPI)
     return wrapper  # type: ignore[return-value]

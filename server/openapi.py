@@ -13,6 +13,17 @@ from server.operations import Operation
 
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
+#: Largest id a URL may carry (the ``<int:…>`` converter refuses bigger ones).
+MAX_ID = 2**31 - 1
+
+IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": "Makes a retry safe: the same key and body return the first response.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+}
+
 PROBLEM_SCHEMA = {
     "type": "object",
     "properties": {
@@ -53,7 +64,7 @@ def build_openapi(
             r"{\2}", rule.rule[len(prefix) :] if rule.rule.startswith(prefix) else rule.rule
         )
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(rule, meta)
+            paths.setdefault(path, {})[method.lower()] = _operation(rule, meta, view)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     document = spec.to_dict()
@@ -61,7 +72,7 @@ def build_openapi(
     return document
 
 
-def _operation(rule: Any, meta: Operation) -> dict[str, Any]:
+def _operation(rule: Any, meta: Operation, view: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "summary": meta.summary,
         "operationId": rule.endpoint.split(".", 1)[1],
@@ -70,17 +81,27 @@ def _operation(rule: Any, meta: Operation) -> dict[str, Any]:
     }
     if meta.description:
         doc["description"] = meta.description
+    errors = set(meta.errors)
+    path_parameters = _CONVERTER.findall(rule.rule)
     parameters: list[Any] = [
         {
             "in": "path",
             "name": name,
             "required": True,
-            "schema": {"type": "integer" if conv == "int" else "string"},
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+            if conv == "int"
+            else {"type": "string"},
         }
-        for conv, name in _CONVERTER.findall(rule.rule)
+        for conv, name in path_parameters
     ]
+    if path_parameters:
+        errors.add(404)
+    if getattr(view, "idempotent", False):
+        parameters.append(IDEMPOTENCY_KEY_PARAMETER)
+        errors |= {400, 409, 422}
     if meta.args is not None:
         parameters.append({"in": "query", "schema": meta.args})
+        errors.add(422)
     if parameters:
         doc["parameters"] = parameters
     if meta.body is not None:
@@ -88,12 +109,16 @@ def _operation(rule: Any, meta: Operation) -> dict[str, Any]:
             "required": True,
             "content": {meta.body_content_type: {"schema": meta.body}},
         }
+        # Malformed, wrongly typed, too large or invalid bodies.
+        errors |= {400, 413, 415, 422}
     if meta.status == 204:
         doc["responses"]["204"] = {"description": "Done"}
     else:
         content = {"application/json": {"schema": meta.response}} if meta.response else {}
         doc["responses"][str(meta.status)] = {"description": "Success", "content": content}
-    errors = set(meta.errors)
+        if meta.status == 201:
+            # Creating what already exists (same client id or token) is a replay: 200.
+            doc["responses"]["200"] = {"description": "Already there (replay)", "content": content}
     if not meta.public:
         doc["security"] = [{"bearer": []}]
         errors |= {401, 403}
