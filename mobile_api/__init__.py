@@ -8,7 +8,7 @@ bp = Blueprint("mobile", __name__)
 
 
 def _register_views() -> None:
-    from mobile_api import auth, jobs, me, media, openapi  # noqa: F401  (routes on bp)
+    from mobile_api import auth, jobs, me, media, openapi, uploads  # noqa: F401  (routes on bp)
 
 
 _register_views()

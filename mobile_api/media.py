@@ -29,7 +29,8 @@ from server.services.workflow_registry import definition_for
 PHOTO_REQUEST_LIMIT = MAX_BYTES + 256 * 1024
 
 
-def _open_job(job_id: int) -> WorkOrder:
+def open_job(job_id: int) -> WorkOrder:
+    """Load the caller's job for adding files; a closed job is a 409."""
     order = get_work_order(g.api_user, job_id)
     definition = definition_for(order.workflow_name, order.workflow_version)
     if definition.states[order.state].category in ("done", "cancelled"):
@@ -39,7 +40,8 @@ def _open_job(job_id: int) -> WorkOrder:
     return order
 
 
-def _photo_body(order: WorkOrder, photo: Attachment) -> dict[str, Any]:
+def photo_body(order: WorkOrder, photo: Attachment) -> dict[str, Any]:
+    """Return a photo as the API shows it."""
     return {
         "id": photo.id,
         "client_id": photo.client_id,
@@ -73,7 +75,7 @@ def _photo_body(order: WorkOrder, photo: Attachment) -> dict[str, Any]:
 )
 def upload_photo(job_id: int) -> tuple[Response, int]:
     """Store a photo once, however often the phone retries."""
-    order = _open_job(job_id)
+    order = open_job(job_id)
     upload = request.files.get("file")
     if upload is None:
         raise Problem(
@@ -88,7 +90,7 @@ def upload_photo(job_id: int) -> tuple[Response, int]:
     meta = validate(PhotoUploadSchema(exclude=("file",)), request.form.to_dict())
     meta["client_id"] = str(meta["client_id"])
     stored = add_photo(order, data, meta, g.api_user, blob_store())
-    return jsonify(PhotoSchema().dump(_photo_body(order, stored.attachment))), (
+    return jsonify(PhotoSchema().dump(photo_body(order, stored.attachment))), (
         201 if stored.created else 200
     )
 
@@ -155,7 +157,7 @@ def get_photo_thumbnail(job_id: int, photo_id: int) -> Response:
 )
 def upload_signature(job_id: int) -> tuple[Response, int]:
     """Store a signature once."""
-    order = _open_job(job_id)
+    order = open_job(job_id)
     meta = load_json(SignatureUploadSchema())
     meta["client_id"] = str(meta["client_id"])
     stored = add_signature(order, meta, g.api_user, blob_store())

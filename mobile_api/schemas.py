@@ -453,3 +453,28 @@ class TransitionRequestSchema(Schema):
         load_default=dict,
         metadata={"description": "Values the step asks for (see `input` of the transition)."},
     )
+
+
+# --- Resumable uploads -----------------------------------------------------------------------
+
+
+class PhotoFromUploadSchema(Schema):
+    """Attach a finished resumable upload to the job as a photo."""
+
+    upload_id = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[0-9a-f]{32}\Z"),
+        metadata={"description": "The last part of the upload's `Location`."},
+    )
+    client_id = fields.UUID(
+        required=True,
+        metadata={"description": "The phone's id for this capture; a retry with it is a replay."},
+    )
+    caption = fields.String(validate=validate.Length(max=300))
+    captured_at = fields.AwareDateTime(metadata={"description": "Phone clock, with offset."})
+    latitude = fields.Float(validate=validate.Range(min=-90, max=90))
+    longitude = fields.Float(validate=validate.Range(min=-180, max=180))
+    sha256 = fields.String(
+        validate=validate.Regexp(r"^[0-9a-fA-F]{64}\Z"),
+        metadata={"description": "Hex SHA-256 of the whole file; checked before attaching."},
+    )

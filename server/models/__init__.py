@@ -28,6 +28,7 @@ from server.models.technicians import (
     TechnicianSkill,
     WorkingHours,
 )
+from server.models.uploads import Upload
 from server.models.work_orders import (
     Comment,
     FieldReport,
@@ -71,6 +72,7 @@ __all__ = [
     "TechnicianSkill",
     "TokenAudience",
     "TokenKind",
+    "Upload",
     "User",
     "Visit",
     "VisitCrewMember",
