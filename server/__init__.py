@@ -20,6 +20,15 @@ class DatabaseId(IntegerConverter):
 
     regex = r"[1-9][0-9]{0,9}"
 
+    def to_python(self, value: str) -> int:
+        """Return the id; ids beyond the 32-bit id columns become 0, which names no row."""
+        number = int(value)
+        return number if number <= MAX_DATABASE_ID else 0
+
+
+#: Largest value of the integer id columns.
+MAX_DATABASE_ID = 2**31 - 1
+
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask application; ``config`` overrides settings (tests pass it)."""

@@ -37,7 +37,7 @@ RETENTION = timedelta(days=7)
 LEASE = timedelta(seconds=60)
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 #: Headers replayed with a stored response.
-_REPLAYED_HEADERS = ("Location", "ETag")
+_REPLAYED_HEADERS = ("Location", "ETag", "Upload-Expires", "Upload-Offset", "Tus-Resumable")
 
 POLICY = (
     "Every mutating call accepts an `Idempotency-Key` header (1-255 printable ASCII characters, "
@@ -61,6 +61,8 @@ def _fingerprint() -> str:
 
     add(request.method)
     add(request.full_path)
+    for name in ("Upload-Length", "Upload-Offset", "Upload-Metadata", "Upload-Checksum"):
+        add(f"{name}:{request.headers.get(name, '')}")
     if request.mimetype == "multipart/form-data":
         for name, value in sorted(request.form.items(multi=True)):
             add(f"{name}={value}")

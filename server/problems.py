@@ -104,8 +104,33 @@ def load_args(schema: Schema) -> Any:
     return validate(schema, request.args.to_dict())
 
 
+def _nul_fields(value: Any, path: str = "") -> list[str]:
+    """Return where ``value`` holds a NUL character (no database stores those in text)."""
+    if isinstance(value, str):
+        return [path or "_"] if "\x00" in value else []
+    if isinstance(value, Mapping):
+        found = []
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            found += [name] if "\x00" in str(key) else _nul_fields(item, name)
+        return found
+    if isinstance(value, list):
+        return [
+            hit for index, item in enumerate(value) for hit in _nul_fields(item, f"{path}.{index}")
+        ]
+    return []
+
+
 def validate(schema: Schema, data: Mapping[str, Any]) -> Any:
     """Run ``schema.load`` and turn validation errors into a 422 problem keyed by field."""
+    nul = _nul_fields(data)
+    if nul:
+        raise Problem(
+            422,
+            "validation_failed",
+            "Text may not contain NUL characters.",
+            errors={name: ["NUL characters are not allowed."] for name in nul},
+        )
     try:
         return schema.load(data)
     except ValidationError as error:

@@ -30,6 +30,8 @@ from server.services.errors import InvalidInput
 
 def find_user_by_username(username: str) -> User | None:
     """Return the user with ``username`` (case-insensitive), or None."""
+    if "\x00" in username:
+        return None  # no username holds a NUL, and PostgreSQL refuses to compare one
     return db.session.scalar(select(User).where(User.username == username.strip().lower()))
 
 

@@ -376,6 +376,23 @@ CASES = [
         422,
         "validation_failed",
     ),
+    (
+        "create-title-with-nul",
+        "POST",
+        "/work-orders",
+        {"json": {"category_id": "{category}", "customer_id": "{customer}", "title": "a\u0000b"}},
+        422,
+        "validation_failed",
+    ),
+    ("search-with-nul", "GET", "/work-orders?q=a%00b", {}, 422, "validation_failed"),
+    (
+        "token-username-with-nul",
+        "POST",
+        "/auth/token",
+        {"json": {"username": "ad\u0000min", "password": "x"}},
+        422,
+        "validation_failed",
+    ),
     # Editing and moving work orders
     (
         "patch-version-as-string",

@@ -25,7 +25,6 @@ def make_app(database_url: str, instance: Path, migrate: bool = False) -> Flask:
             "FIELDWORK_SECRET_KEY": "race-secret",
             "TESTING": True,
             "SQLALCHEMY_ENGINE_OPTIONS": options,
-            "RATELIMIT_ENABLED": False,
         }
     )
     if migrate:

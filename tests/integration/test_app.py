@@ -96,3 +96,13 @@ def test_unexpected_error_is_a_500_problem_without_internals(app, client, monkey
     assert body["request_id"]
     assert "secret" not in response.get_data(as_text=True)
     assert response.headers["X-Request-ID"] == body["request_id"]
+
+
+def test_console_login_with_a_nul_in_the_username_is_just_a_failed_login(client):
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    response = client.post(
+        "/login", data={"username": "ad\x00min", "password": "x" * 10, "csrf_token": token}
+    )
+    assert response.status_code == 200
+    assert "Wrong username or password." in response.get_data(as_text=True)
