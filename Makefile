@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app server
 PYTEST_WORKERS ?= 2
 POSTGRES_URL ?= $(or $(FIELDWORK_TEST_POSTGRES_URL),postgresql://postgres@127.0.0.1:5432/postgres)
 
-.PHONY: run serve test lint format test-sqlite test-postgres system-deps translations clean
+.PHONY: run serve test lint format test-sqlite test-postgres system-deps translations clean bench-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,11 @@ test: lint
 	@echo "== SQLite run =="
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
+
+# wrk drives the HTTP benchmarks (python -m bench.mobile_sync). Installed when missing.
+bench-deps: $(VENV)/.requirements-dev
+	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; }
 
 clean:
 	rm -rf $(VENV) instance

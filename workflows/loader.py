@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 from workflows.check import check_file, definition_files
 from workflows.model import Definition, DefinitionError, Problem
 
 
+@cache
 def default_definitions_dir() -> Path:
     """Return the folder of definitions shipped with the package."""
     return Path(__file__).resolve().parent / "definitions"

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, select, union
 
 from server.extensions import db
-from server.models import Role, User, Visit, VisitCrewMember, WorkOrder
+from server.models import CrewRole, Role, User, Visit, VisitCrewMember, WorkOrder
 from server.problems import Problem
 
 
@@ -64,16 +64,29 @@ def require(user: User, capability: Capability) -> None:
         raise Problem(403, "forbidden", "Your role may not do this.")
 
 
-def work_orders_scope(user: User) -> Select[tuple[WorkOrder]]:
-    """Return a query of the work orders ``user`` may see."""
+def work_orders_scope(user: User, *, open_only: bool = False) -> Select[tuple[WorkOrder]]:
+    """Return a query of the work orders ``user`` may see (``open_only``: not yet closed).
+
+    A technician sees the orders assigned to them and those they help on. The two sets are
+    read through their own indexes and united, so the cost follows the technician's own
+    list, not the size of the table.
+    """
     query = select(WorkOrder)
+    if open_only:
+        query = query.where(WorkOrder.closed_at.is_(None))
     if user.role is Role.TECHNICIAN:
-        on_crew = exists().where(
-            Visit.work_order_id == WorkOrder.id,
-            VisitCrewMember.visit_id == Visit.id,
-            VisitCrewMember.technician_id == user.id,
+        mine = select(WorkOrder.id).where(WorkOrder.assignee_id == user.id)
+        if open_only:
+            mine = mine.where(WorkOrder.closed_at.is_(None))
+        helping = (
+            select(Visit.work_order_id)
+            .join(VisitCrewMember, VisitCrewMember.visit_id == Visit.id)
+            .where(
+                VisitCrewMember.technician_id == user.id,
+                VisitCrewMember.role == CrewRole.HELPER,
+            )
         )
-        query = query.where((WorkOrder.assignee_id == user.id) | on_crew)
+        query = query.where(WorkOrder.id.in_(union(mine, helping)))
     return query
 
 

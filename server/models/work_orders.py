@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -35,6 +35,14 @@ class WorkOrder(TimestampMixin, db.Model):
         Index("ix_work_orders_state_resolve_by", "state", "resolve_by"),
         Index("ix_work_orders_updated_at_id", "updated_at", "id"),
         Index("ix_work_orders_created_at_id", "created_at", "id"),
+        # A technician's open jobs: the phone's job list, whatever the history's size.
+        Index(
+            "ix_work_orders_open_assignee",
+            "assignee_id",
+            "id",
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
     )
 
     #: Surrogate key.
@@ -197,7 +205,17 @@ class VisitCrewMember(db.Model):
     """A technician on a visit's crew: the lead or a helper."""
 
     __tablename__ = "visit_crew_members"
-    __table_args__ = (UniqueConstraint("visit_id", "technician_id"),)
+    __table_args__ = (
+        UniqueConstraint("visit_id", "technician_id"),
+        # Helpers see the jobs they help on (leads are the assignee).
+        Index(
+            "ix_visit_crew_members_helper",
+            "technician_id",
+            "visit_id",
+            postgresql_where=text("role = 'helper'"),
+            sqlite_where=text("role = 'helper'"),
+        ),
+    )
 
     #: Surrogate key.
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,7 +16,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
-from server.models import JobFeedCounter, JobFeedEntry, Visit, VisitCrewMember, WorkOrder
+from server.models import CrewRole, JobFeedCounter, JobFeedEntry, Visit, VisitCrewMember, WorkOrder
 from server.models.base import utcnow
 
 UPSERT = "upsert"
@@ -41,11 +41,11 @@ class FeedChanges:
 
 
 def technicians_of(order_id: int, assignee_id: int | None) -> set[int]:
-    """Return who has the order on their phone: the assignee and the visit crews."""
+    """Return who has the order on their phone: the assignee and the helpers of its visits."""
     crew = db.session.scalars(
         select(VisitCrewMember.technician_id)
         .join(Visit, VisitCrewMember.visit_id == Visit.id)
-        .where(Visit.work_order_id == order_id)
+        .where(Visit.work_order_id == order_id, VisitCrewMember.role == CrewRole.HELPER)
     )
     people = set(crew)
     if assignee_id is not None:
