@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, g, jsonify, request
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from mobile_api import bp
 from mobile_api.schemas import (
@@ -26,7 +25,10 @@ from server.idempotency import idempotent
 from server.models import (
     Attachment,
     AttachmentKind,
+    Category,
+    Customer,
     FieldReport,
+    Site,
     User,
     WorkOrder,
 )
@@ -36,7 +38,7 @@ from server.problems import Problem, load_args, load_json
 from server.services.errors import VersionConflict
 from server.services.field_reports import current_report, parts_of, save_field_report
 from server.services.job_feed import CursorExpired, changes_since, current_cursor
-from server.services.work_orders import apply_transition, transitions_for
+from server.services.work_orders import apply_transition, describe_transitions
 from server.services.workflow_registry import definition_for
 
 #: Closed jobs stay in the "recent" list this long.
@@ -48,14 +50,14 @@ RECENT = timedelta(days=14)
 
 def job_summary(order: WorkOrder, locale: str) -> dict[str, Any]:
     """Return the list representation of a job (datetimes as objects)."""
-    definition = definition_for(order.workflow_name, order.workflow_version)
-    state = definition.states.get(order.state)
     site = order.site
     return {
         "id": order.id,
         "number": order.number,
         "state": order.state,
-        "state_label": state.labels.text(locale) if state else order.state,
+        "state_label": _state_label(
+            order.workflow_name, order.workflow_version, order.state, locale
+        ),
         "priority": str(order.priority),
         "title": order.title,
         "category": {"code": order.category.code, "name": order.category.name(locale)},
@@ -83,50 +85,10 @@ def job_summary(order: WorkOrder, locale: str) -> dict[str, Any]:
     }
 
 
-def json_ready(value: Any) -> Any:
-    """Turn datetimes into ISO 8601 text, recursively (the job list skips schema dumping)."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {key: json_ready(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [json_ready(item) for item in value]
-    return value
-
-
 def photo_url(order_id: int, photo_id: int, thumbnail: bool = False) -> str:
     """Return the path of a photo's display copy or thumbnail."""
     suffix = "/thumbnail" if thumbnail else ""
     return f"/api/mobile/v1/jobs/{order_id}/photos/{photo_id}{suffix}"
-
-
-def transition_options(order: WorkOrder, user: User) -> list[dict[str, Any]]:
-    """Return the steps ``user`` may take now, labelled in their language."""
-    locale = user.locale
-    return [
-        {
-            "name": option.name,
-            "label": option.label(locale),
-            "target": option.target,
-            "enabled": option.enabled,
-            "reasons": [
-                {"code": r.code, "message": r.text(locale), "field": r.field}
-                for r in option.reasons
-            ],
-            "input": [
-                {
-                    "name": spec.name,
-                    "type": spec.type,
-                    "required": spec.required,
-                    "max_length": spec.max_length,
-                    "values": list(spec.values),
-                    "label": spec.labels.text(locale) if spec.labels else spec.name,
-                }
-                for spec in option.input
-            ],
-        }
-        for option in transitions_for(order, user)
-    ]
 
 
 def _asset_history(order: WorkOrder) -> list[dict[str, Any]]:
@@ -182,7 +144,7 @@ def job_detail(order: WorkOrder, user: User) -> dict[str, Any]:
             "history": _asset_history(order),
         },
         "checklist": checklist,
-        "transitions": transition_options(order, user),
+        "transitions": describe_transitions(order, user),
         "report": None if report is None else report_body(order, report),
         "photos": [
             {
@@ -232,13 +194,91 @@ def report_body(order: WorkOrder, report: FieldReport) -> dict[str, Any]:
 # --- Sync ------------------------------------------------------------------------------------
 
 
-def _jobs_query(user: User, *, open_only: bool = False) -> Any:
-    # One round trip: the page with its category, customer and site joined in.
-    return work_orders_scope(user, open_only=open_only).options(
-        joinedload(WorkOrder.category, innerjoin=True),
-        joinedload(WorkOrder.customer, innerjoin=True),
-        joinedload(WorkOrder.site),
-    )
+#: What a job in the list shows, read in one Core query: the hot path builds no ORM objects.
+_SUMMARY_COLUMNS = (
+    WorkOrder.id,
+    WorkOrder.number,
+    WorkOrder.state,
+    WorkOrder.workflow_name,
+    WorkOrder.workflow_version,
+    WorkOrder.priority,
+    WorkOrder.title,
+    Category.code.label("category_code"),
+    Category.name_en,
+    Category.name_zh,
+    Customer.name.label("customer_name"),
+    Site.id.label("site_id"),
+    Site.address,
+    Site.district,
+    Site.city,
+    Site.latitude,
+    Site.longitude,
+    Site.access_notes,
+    WorkOrder.scheduled_start_at,
+    WorkOrder.scheduled_end_at,
+    WorkOrder.respond_by,
+    WorkOrder.arrive_by,
+    WorkOrder.resolve_by,
+    WorkOrder.version,
+    WorkOrder.updated_at,
+)
+
+
+def _summaries(query: Any, locale: str) -> list[dict[str, Any]]:
+    """Run a scope query for the list columns; return JSON-ready job summaries."""
+    rows = db.session.execute(
+        query.with_only_columns(*_SUMMARY_COLUMNS)
+        .select_from(WorkOrder)
+        .join(Category, Category.id == WorkOrder.category_id)
+        .join(Customer, Customer.id == WorkOrder.customer_id)
+        .outerjoin(Site, Site.id == WorkOrder.site_id)
+    ).all()
+    chinese = locale.startswith("zh")
+    return [
+        {
+            "id": row.id,
+            "number": row.number,
+            "state": row.state,
+            "state_label": _state_label(row.workflow_name, row.workflow_version, row.state, locale),
+            "priority": str(row.priority),
+            "title": row.title,
+            "category": {
+                "code": row.category_code,
+                "name": row.name_zh if chinese else row.name_en,
+            },
+            "customer_name": row.customer_name,
+            "site": None
+            if row.site_id is None
+            else {
+                "id": row.site_id,
+                "address": row.address,
+                "district": row.district,
+                "city": row.city,
+                "latitude": row.latitude,
+                "longitude": row.longitude,
+                "access_notes": row.access_notes,
+            },
+            "scheduled_start_at": _iso(row.scheduled_start_at),
+            "scheduled_end_at": _iso(row.scheduled_end_at),
+            "deadlines": {
+                "respond_by": _iso(row.respond_by),
+                "arrive_by": _iso(row.arrive_by),
+                "resolve_by": _iso(row.resolve_by),
+            },
+            "version": row.version,
+            "updated_at": _iso(row.updated_at),
+        }
+        for row in rows
+    ]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _state_label(workflow: str, version: int, state: str, locale: str) -> str:
+    found = definition_for(workflow, version).states.get(state)
+    return found.labels.text(locale) if found else state
 
 
 def _scoped(user: User, scope: str, now: datetime) -> Any:
@@ -246,8 +286,8 @@ def _scoped(user: User, scope: str, now: datetime) -> Any:
     local_midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     today_start, tomorrow = local_midnight, local_midnight + timedelta(days=1)
     if scope == "recent":
-        return _jobs_query(user).where(WorkOrder.closed_at >= now - RECENT)
-    query = _jobs_query(user, open_only=True)
+        return work_orders_scope(user).where(WorkOrder.closed_at >= now - RECENT)
+    query = work_orders_scope(user, open_only=True)
     if scope == "today":
         return query.where(
             WorkOrder.scheduled_start_at < tomorrow, WorkOrder.scheduled_start_at >= today_start
@@ -302,7 +342,7 @@ def list_jobs() -> Response | tuple[str, int, dict[str, str]]:
     else:
         body = _full(user, args, seq, now)
     # The hottest call of the app: built as JSON directly (JobListSchema documents it).
-    response = jsonify(json_ready(body))
+    response = jsonify(body)
     response.headers["ETag"] = etag
     return response
 
@@ -314,13 +354,14 @@ def _delta(user: User, since: int, limit: int) -> dict[str, Any]:
         raise Problem(
             410, "sync_cursor_expired", "This sync cursor is too old or unknown; do a full sync."
         ) from None
-    visible = db.session.scalars(
-        _jobs_query(user).where(WorkOrder.id.in_(changes.changed)).order_by(WorkOrder.id)
-    ).all()
+    visible = _summaries(
+        work_orders_scope(user).where(WorkOrder.id.in_(changes.changed)).order_by(WorkOrder.id),
+        user.locale,
+    )
     # Changed but no longer visible (e.g. taken off the crew): tell the phone to drop it.
-    gone = set(changes.changed) - {order.id for order in visible}
+    gone = set(changes.changed) - {job["id"] for job in visible}
     return {
-        "items": [job_summary(order, user.locale) for order in visible],
+        "items": visible,
         "removed": sorted(set(changes.removed) | gone),
         "next_page": None,
         "has_more": changes.has_more,
@@ -335,10 +376,10 @@ def _full(user: User, args: dict[str, Any], seq: int, now: datetime) -> dict[str
         after_id, seq = int(after_id_text), int(seq_text)
     limit = args["limit"]
     query = _scoped(user, args["scope"], now).where(WorkOrder.id > after_id)
-    rows = db.session.scalars(query.order_by(WorkOrder.id).limit(limit + 1)).all()
-    next_page = f"{rows[limit - 1].id}:{seq}" if len(rows) > limit else None
+    rows = _summaries(query.order_by(WorkOrder.id).limit(limit + 1), user.locale)
+    next_page = f"{rows[limit - 1]['id']}:{seq}" if len(rows) > limit else None
     return {
-        "items": [job_summary(order, user.locale) for order in rows[:limit]],
+        "items": rows[:limit],
         "removed": [],
         "next_page": next_page,
         "has_more": False,
@@ -372,7 +413,7 @@ def _conflict(order: WorkOrder, user: User) -> Problem:
         "The job changed on the server; here is its current state.",
         current_version=fresh.version,
         state=fresh.state,
-        transitions=transition_options(fresh, user),
+        transitions=describe_transitions(fresh, user),
     )
 
 

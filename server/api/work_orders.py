@@ -22,8 +22,8 @@ from server.services.work_orders import (
     InvalidCursor,
     apply_transition,
     create_work_order,
+    describe_transitions,
     list_work_orders,
-    transitions_for,
     update_work_order,
 )
 from server.services.workflow_registry import definition_for
@@ -441,31 +441,7 @@ def list_transitions_view(order_id: int) -> Response:
     """Show the available transitions in the caller's language."""
     user = g.api_user
     order = get_work_order(user, order_id)
-    locale = user.locale
-    items = [
-        {
-            "name": option.name,
-            "label": option.label(locale),
-            "target": option.target,
-            "enabled": option.enabled,
-            "reasons": [
-                {"code": r.code, "message": r.text(locale), "field": r.field}
-                for r in option.reasons
-            ],
-            "input": [
-                {
-                    "name": spec.name,
-                    "type": spec.type,
-                    "required": spec.required,
-                    "max_length": spec.max_length,
-                    "values": list(spec.values),
-                    "label": spec.labels.text(locale) if spec.labels else spec.name,
-                }
-                for spec in option.input
-            ],
-        }
-        for option in transitions_for(order, user)
-    ]
+    items = describe_transitions(order, user)
     body = {"state": order.state, "version": order.version, "items": items}
     return jsonify(AvailableTransitionListSchema().dump(body))
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
 from server.models import CrewRole, JobFeedCounter, JobFeedEntry, Visit, VisitCrewMember, WorkOrder
 from server.models.base import utcnow
+from server.services.counters import bump_counter
 
 UPSERT = "upsert"
 REMOVE = "remove"
@@ -54,23 +54,7 @@ def technicians_of(order_id: int, assignee_id: int | None) -> set[int]:
 
 
 def _next_seq(technician_id: int) -> int:
-    bump = (
-        update(JobFeedCounter)
-        .where(JobFeedCounter.technician_id == technician_id)
-        .values(last_seq=JobFeedCounter.last_seq + 1)
-        .returning(JobFeedCounter.last_seq)
-    )
-    value = db.session.execute(bump).scalar_one_or_none()
-    if value is None:
-        try:
-            with db.session.begin_nested():
-                db.session.execute(
-                    insert(JobFeedCounter).values(technician_id=technician_id, last_seq=0)
-                )
-        except IntegrityError:
-            pass  # created concurrently
-        value = db.session.execute(bump).scalar_one()
-    return int(value)
+    return bump_counter(JobFeedCounter, "technician_id", technician_id, "last_seq")
 
 
 def record_job_change(

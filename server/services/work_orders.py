@@ -45,9 +45,9 @@ from server.services.search import contains_pattern
 from server.services.workflow_registry import definition_for
 from workflows import (
     Actor,
-    AvailableTransition,
     Decision,
     OrderFacts,
+    Reason,
     available_transitions,
     decide,
 )
@@ -273,10 +273,41 @@ def order_facts(order: WorkOrder, candidate: User | None = None) -> OrderFacts:
     )
 
 
-def transitions_for(order: WorkOrder, user: User) -> list[AvailableTransition]:
-    """Return the steps ``user`` could take on ``order`` now, disabled ones with reasons."""
+def describe_reason(reason: Reason, locale: str) -> dict[str, Any]:
+    """Return why a step is refused, as plain data in ``locale``."""
+    return {"code": reason.code, "message": reason.text(locale), "field": reason.field}
+
+
+def describe_transitions(order: WorkOrder, user: User) -> list[dict[str, Any]]:
+    """Return the steps ``user`` could take on ``order`` now, in their language.
+
+    Disabled steps are included with the reasons they are off, so the phone and the console
+    can show what is missing.
+    """
     definition = definition_for(order.workflow_name, order.workflow_version)
-    return available_transitions(definition, order_facts(order), workflow_actor(user))
+    locale = user.locale
+    options = available_transitions(definition, order_facts(order), workflow_actor(user))
+    return [
+        {
+            "name": option.name,
+            "label": option.label(locale),
+            "target": option.target,
+            "enabled": option.enabled,
+            "reasons": [describe_reason(reason, locale) for reason in option.reasons],
+            "input": [
+                {
+                    "name": spec.name,
+                    "type": spec.type,
+                    "required": spec.required,
+                    "max_length": spec.max_length,
+                    "values": list(spec.values),
+                    "label": spec.labels.text(locale) if spec.labels else spec.name,
+                }
+                for spec in option.input
+            ],
+        }
+        for option in options
+    ]
 
 
 @dataclass(frozen=True)
@@ -318,10 +349,7 @@ def apply_transition(
     facts = order_facts(order, candidate)
     outcome = decide(definition, facts, transition, engine_actor, payload)
     if not isinstance(outcome, Decision):
-        reasons = [
-            {"code": r.code, "message": r.text(engine_actor.locale), "field": r.field}
-            for r in outcome.reasons
-        ]
+        reasons = [describe_reason(r, engine_actor.locale) for r in outcome.reasons]
         raise Refused("transition_refused", reasons[0]["message"], reasons=reasons)
     values, side_effects = _split_actions(order, outcome, payload, now)
     values.update(state=outcome.to_state, state_entered_at=now, updated_at=now)

@@ -35,51 +35,78 @@ def make_app(database_url: str, instance: Path, migrate: bool = False) -> Flask:
     return app
 
 
-def seed_race(app: Flask, races: int, technicians: int) -> dict[str, Any]:
-    """Commit one dispatcher, ``technicians`` technicians and ``races`` new orders."""
+def seed_race(
+    app: Flask,
+    races: int,
+    technicians: int,
+    *,
+    assign_to_first: bool = False,
+    technician_password: str | None = None,
+    checklist: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """Commit a dispatcher, technicians, a category, a customer with a site and ``races`` orders.
+
+    Returns the ids and tokens: ``token`` (the dispatcher's, /api/v1) and ``tech_token``
+    (the first technician's, mobile). With ``assign_to_first`` the orders are assigned to
+    the first technician; ``technician_password`` lets them sign in for real.
+    """
+    from server.auth.passwords import hash_password
     from server.auth.tokens import issue_token_pair
     from server.extensions import db
     from server.models import Category, Role, TokenAudience
     from server.services.customers import create_customer
     from server.services.users import create_technician_profile, create_user
-    from server.services.work_orders import create_work_order
+    from server.services.work_orders import apply_transition, create_work_order
 
     with app.app_context():
         dispatcher = create_user(
-            username="race-dispatcher",
-            password="x" * 12,
-            role=Role.DISPATCHER,
-            password_hash="unused",
+            username="race-dispatcher", password="", role=Role.DISPATCHER, password_hash="-"
         )
+        tech_hash = hash_password(technician_password) if technician_password else "-"
         techs = []
         for index in range(technicians):
             tech = create_user(
-                username=f"race-tech{index}",
+                username=f"tech{index + 1:02d}",
                 password="",
                 role=Role.TECHNICIAN,
-                password_hash="unused",
+                locale="zh_CN",
+                password_hash=tech_hash,
             )
             create_technician_profile(tech, skills=[("hvac", 5)])
-            techs.append(tech.id)
+            techs.append(tech)
         category = Category(
             code="RACE",
-            name_en="Race",
-            name_zh="竞争",
+            name_en="AC repair",
+            name_zh="空调维修",
             workflow_name="repair",
             required_skill="hvac",
+            checklist=checklist or [],
         )
         db.session.add(category)
-        customer = create_customer({"name": "Race customer"}, actor=None)
-        orders = [
-            create_work_order(
-                {"category_id": category.id, "customer_id": customer.id, "title": f"Race {index}"},
+        customer = create_customer(
+            {"name": "王建国", "sites": [{"address": "上海市徐汇区漕溪北路88号"}]}, actor=None
+        )
+        orders = []
+        for index in range(races):
+            order = create_work_order(
+                {
+                    "category_id": category.id,
+                    "customer_id": customer.id,
+                    "site_id": customer.sites[0].id,
+                    "title": f"空调不制冷 {index}",
+                },
                 dispatcher,
-            ).id
-            for index in range(races)
-        ]
+            )
+            if assign_to_first:
+                apply_transition(
+                    order, "assign", dispatcher, {"assignee_id": techs[0].id}, order.version
+                )
+            orders.append(order.id)
         token = issue_token_pair(dispatcher, TokenAudience.API).access_token
+        tech_token = issue_token_pair(techs[0], TokenAudience.MOBILE).access_token
+        tech_ids = [tech.id for tech in techs]
         db.session.commit()
-    return {"orders": orders, "techs": techs, "token": token}
+    return {"orders": orders, "techs": tech_ids, "token": token, "tech_token": tech_token}
 
 
 def assign_call(app: Flask, token: str, order_id: int, tech_id: int) -> int:

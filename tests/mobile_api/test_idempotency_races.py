@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import dispose
-from tests.integration.races import make_app, race_in_threads
+from tests.integration.races import make_app, race_in_threads, seed_race
 from tests.mobile_api.conftest import jpeg_bytes, new_id
 
 
@@ -21,29 +21,11 @@ def race_app(databases, tmp_path):
 
 
 def test_two_identical_uploads_at_once_store_one_photo(race_app):
-    from server.auth.tokens import issue_token_pair
     from server.extensions import db
-    from server.models import Attachment, Category, Role, TokenAudience
-    from server.services.customers import create_customer
-    from server.services.users import create_technician_profile, create_user
-    from server.services.work_orders import apply_transition, create_work_order
+    from server.models import Attachment
 
-    with race_app.app_context():
-        dispatcher = create_user(username="d", password="", role=Role.DISPATCHER, password_hash="-")
-        tech = create_user(username="t", password="", role=Role.TECHNICIAN, password_hash="-")
-        create_technician_profile(tech, skills=[("hvac", 3)])
-        category = Category(code="C", name_en="C", name_zh="C", workflow_name="repair")
-        db.session.add(category)
-        customer = create_customer({"name": "C"}, actor=None)
-        jobs = []
-        for _ in range(10):
-            order = create_work_order(
-                {"category_id": category.id, "customer_id": customer.id, "title": "t"}, dispatcher
-            )
-            apply_transition(order, "assign", dispatcher, {"assignee_id": tech.id}, order.version)
-            jobs.append(order.id)
-        token = issue_token_pair(tech, TokenAudience.MOBILE).access_token
-        db.session.commit()
+    world = seed_race(race_app, 10, 1, assign_to_first=True)
+    jobs, token = world["orders"], world["tech_token"]
 
     photo = jpeg_bytes((1600, 1200))
     outcomes = Counter()

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import dispose
-from tests.integration.races import make_app
+from tests.integration.races import make_app, seed_race
 from tests.mobile_api.conftest import jpeg_bytes, png_bytes
 
 #: Cases per operation and generation mode; with ~17 operations this exceeds 1,000 cases.
@@ -30,42 +30,16 @@ MINIMUM_CASES = 1000
 
 @pytest.fixture
 def seeded(databases, tmp_path):
-    from server.auth.tokens import issue_token_pair
-    from server.extensions import db
-    from server.models import Category, Role, TokenAudience
-    from server.services.customers import create_customer
-    from server.services.users import create_technician_profile, create_user
-    from server.services.work_orders import apply_transition, create_work_order
-
     app = make_app(databases.create(), tmp_path, migrate=True)
-    with app.app_context():
-        dispatcher = create_user(username="d", password="", role=Role.DISPATCHER, password_hash="-")
-        tech = create_user(username="t", password="", role=Role.TECHNICIAN, password_hash="-")
-        create_technician_profile(tech, skills=[("hvac", 5)])
-        category = Category(
-            code="C",
-            name_en="Repair",
-            name_zh="维修",
-            workflow_name="repair",
-            checklist=[{"key": "safety", "en": "Safe", "zh_CN": "安全"}],
-        )
-        db.session.add(category)
-        customer = create_customer({"name": "客户", "sites": [{"address": "上海"}]}, actor=None)
-        for _ in range(3):
-            order = create_work_order(
-                {
-                    "category_id": category.id,
-                    "customer_id": customer.id,
-                    "site_id": customer.sites[0].id,
-                    "title": "t",
-                },
-                dispatcher,
-            )
-            apply_transition(order, "assign", dispatcher, {"assignee_id": tech.id}, order.version)
-        token = issue_token_pair(tech, TokenAudience.MOBILE).access_token
-        office_token = issue_token_pair(dispatcher, TokenAudience.API).access_token
-        db.session.commit()
-    headers = {"Authorization": f"Bearer {token}"}
+    world = seed_race(
+        app,
+        3,
+        1,
+        assign_to_first=True,
+        checklist=[{"key": "safety", "en": "Safe", "zh_CN": "安全"}],
+    )
+    headers = {"Authorization": f"Bearer {world['tech_token']}"}
+    office_token = world["token"]
     client = app.test_client()
     client.post(
         "/api/mobile/v1/jobs/1/photos",
