@@ -1,0 +1,1 @@
+"""Outgoing notifications: push, e-mail and webhooks."""
