@@ -16,6 +16,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(workflows_cli)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)
 
 
 @click.command("seed-demo")
@@ -155,3 +157,25 @@ def workflows_graph(
         raise click.ClickException(str(error)) from None
     render = {"mermaid": to_mermaid, "dot": to_dot, "svg": to_svg}[fmt]
     click.echo(render(definition, current=current, locale=locale))
+
+
+@click.command("worker")
+@with_appcontext
+def worker_command() -> None:
+    """Relay outbox messages to their tasks (push, e-mail, …) until interrupted."""
+    from flask import current_app
+
+    from server.jobs.worker import run_forever
+
+    run_forever(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Fire the periodic jobs (one scheduler leads at a time, across processes and hosts)."""
+    from flask import current_app
+
+    from server.jobs.scheduler import run_scheduler
+
+    run_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]

@@ -19,7 +19,8 @@ from server.models.enums import (
     TokenKind,
     VisitStatus,
 )
-from server.models.outbox import OutboxMessage
+from server.models.outbox import Delivery, OutboxMessage
+from server.models.scheduling import PeriodicRun, SchedulerLease
 from server.models.sync import IdempotencyRecord, JobFeedCounter, JobFeedEntry
 from server.models.technicians import (
     Certification,
@@ -55,6 +56,7 @@ __all__ = [
     "CrewRole",
     "Customer",
     "CustomerTier",
+    "Delivery",
     "Device",
     "DevicePlatform",
     "FieldReport",
@@ -64,8 +66,10 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "PartUsage",
+    "PeriodicRun",
     "Priority",
     "Role",
+    "SchedulerLease",
     "Site",
     "TechnicianAvailability",
     "TechnicianProfile",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
@@ -48,3 +48,37 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: When it was handled for good.
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: A worker holds the message until then; after it, the claim is stale and reclaimable.
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Which worker holds it (process and thread), for the console and the logs.
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Delivery(db.Model):
+    """One message handed to one recipient on one channel; at most one per triple.
+
+    A retried job looks here first, so a push or an e-mail that already went out is not
+    sent again (the providers de-duplicate the rare resend after a crash by message id).
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("outbox_message_id", "channel", "recipient"),)
+
+    #: Surrogate key.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The outbox message delivered.
+    outbox_message_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox_messages.id", ondelete="CASCADE")
+    )
+    #: ``push``, ``email`` or ``webhook``.
+    channel: Mapped[str] = mapped_column(String(20))
+    #: Device id, e-mail address or URL.
+    recipient: Mapped[str] = mapped_column(String(320))
+    #: ``sent``, ``recorded`` (no provider configured), ``failed`` (permanent) or ``dead_token``.
+    status: Mapped[str] = mapped_column(String(20))
+    #: The provider's id: FCM message name, SMTP Message-ID, webhook delivery id.
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    #: Why it failed, if it did.
+    error: Mapped[str | None] = mapped_column(Text)
+    #: When it was handed over.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

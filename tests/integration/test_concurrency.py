@@ -112,3 +112,41 @@ def test_four_processes_assigning_at_once_have_exactly_one_winner(race_app, tmp_
         for order_id, statuses in by_order.items()
     }
     assert len(outbox_sizes) == 1
+
+
+def test_several_relay_workers_handle_each_outbox_message_exactly_once(race_app):
+    from collections import Counter
+
+    from server.extensions import db
+    from server.jobs import relay
+    from server.models import OutboxMessage, OutboxStatus
+
+    handled = Counter()
+
+    def count(message):
+        handled[message.id] += 1
+
+    with race_app.app_context():
+        db.session.add_all(OutboxMessage(action="race_count", payload={}) for _ in range(300))
+        db.session.commit()
+    relay.TASKS["race_count"] = count
+    try:
+
+        def work(index):
+            with race_app.app_context():
+                while relay.run_once(f"worker-{index}", limit=10):
+                    pass
+            return 0
+
+        race_in_threads(4, work)
+    finally:
+        del relay.TASKS["race_count"]
+    assert len(handled) == 300
+    assert set(handled.values()) == {1}
+    with race_app.app_context():
+        done = db.session.scalar(
+            db.select(db.func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.DONE)
+        )
+    assert done == 300

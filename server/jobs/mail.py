@@ -1,0 +1,90 @@
+"""E-mails about work orders, rendered in the recipient's language and sent once."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from flask import current_app
+
+from server.jobs.relay import RetryLater
+from server.models import OutboxMessage, WorkOrder
+from server.notify.email import (
+    EmailError,
+    OutgoingEmail,
+    create_email_environment,
+    render_email,
+    send_email,
+)
+from server.services.workflow_registry import definition_for
+
+#: Used when an action names a template that has no e-mail version.
+GENERIC_TEMPLATE = "work_order_update"
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    return create_email_environment()
+
+
+def order_context(order: WorkOrder, locale: str, recipient_name: str) -> dict[str, Any]:
+    """Return what work order e-mails show (the keys the templates document)."""
+    language = "zh_CN" if locale.startswith("zh") else "en"
+    state = definition_for(order.workflow_name, order.workflow_version).states.get(order.state)
+    settings = current_app.config["FIELDWORK_SETTINGS"]
+    return {
+        "recipient_name": recipient_name,
+        "technician_name": order.assignee.display_name if order.assignee else recipient_name,
+        "order_number": order.number,
+        "title": order.title,
+        "priority": str(order.priority),
+        "state_label": state.labels.text(language) if state else order.state,
+        "customer_name": order.customer.name,
+        "site_address": order.site.address if order.site else "",
+        "scheduled_for": None,
+        "notes": None,
+        "order_url": f"{settings.base_url}/work-orders/{order.id}",
+    }
+
+
+def send_order_email(
+    message: OutboxMessage,
+    order: WorkOrder,
+    address: str,
+    locale: str,
+    template: str,
+    recipient_name: str,
+) -> tuple[str, str | None]:
+    """Render and send one e-mail; return the delivery status and Message-ID."""
+    settings = current_app.config["FIELDWORK_SETTINGS"]
+    context = order_context(order, locale, recipient_name)
+    try:
+        subject, text, html = render_email(_environment(), template, context, locale)
+    except (jinja2.TemplateNotFound, jinja2.UndefinedError):
+        # No e-mail of its own, or one that needs more than order facts: the generic one.
+        subject, text, html = render_email(_environment(), GENERIC_TEMPLATE, context, locale)
+    domain = settings.base_url.split("//")[-1].split("/")[0].split(":")[0] or "localhost"
+    email = OutgoingEmail(
+        to=[address],
+        subject=subject,
+        text=text,
+        html=html,
+        # The same id on every attempt lets mail systems drop a rare duplicate.
+        message_id=f"<outbox-{message.id}-{hashlib.sha256(address.encode()).hexdigest()[:12]}"
+        f"@{domain}>",
+    )
+    try:
+        message_id = send_email(
+            email,
+            smtp_url=settings.smtp_url,
+            mail_from=settings.mail_from,
+            outbox_dir=Path(settings.instance_path) / "outbox",
+        )
+    except EmailError as error:
+        if error.retryable:
+            raise RetryLater(f"SMTP: {error}") from error
+        return "failed", str(error)[:255]
+    return "sent", message_id

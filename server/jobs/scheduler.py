@@ -1,0 +1,195 @@
+"""Periodic jobs, declared as data, fired by APScheduler under a leadership lease.
+
+Any number of ``flask --app server scheduler`` processes may run; only the holder of the
+lease fires jobs. The lease is a row renewed with a conditional UPDATE; when its holder dies
+it expires and another process takes it with a new epoch. Each job also claims its period in
+``periodic_runs`` with a conditional UPDATE, so even two leaders overlapping for a moment
+(a paused process waking up) cannot run one period twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import Flask
+from sqlalchemy import delete, insert, update
+from sqlalchemy.exc import IntegrityError
+
+from server.extensions import db, sqlite_write_intent
+from server.models import ApiToken, IdempotencyRecord, PeriodicRun, SchedulerLease
+from server.models.base import utcnow
+
+log = logging.getLogger("fieldwork.scheduler")
+
+#: How long a lease lasts without renewal.
+LEASE_TTL = timedelta(seconds=30)
+#: How often the leader renews (well inside the TTL).
+RENEW_EVERY = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A job that runs once per period."""
+
+    id: str
+    every: timedelta
+    run: Callable[[datetime], int]
+
+
+def holder_name() -> str:
+    """Return this process's name for the lease."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+
+def acquire_lease(holder: str, now: datetime | None = None, name: str = "scheduler") -> int | None:
+    """Take or renew the lease; return the epoch when ``holder`` leads, else None. Commits."""
+    now = now or utcnow()
+    sqlite_write_intent.set(True)
+    renewed = db.session.execute(
+        update(SchedulerLease)
+        .where(
+            SchedulerLease.name == name,
+            SchedulerLease.holder == holder,
+            SchedulerLease.expires_at > now,
+        )
+        .values(expires_at=now + LEASE_TTL)
+        .returning(SchedulerLease.epoch)
+    ).scalar_one_or_none()
+    if renewed is None:
+        renewed = db.session.execute(
+            update(SchedulerLease)
+            .where(SchedulerLease.name == name, SchedulerLease.expires_at <= now)
+            .values(holder=holder, epoch=SchedulerLease.epoch + 1, expires_at=now + LEASE_TTL)
+            .returning(SchedulerLease.epoch)
+        ).scalar_one_or_none()
+    if renewed is None:
+        try:
+            with db.session.begin_nested():
+                db.session.execute(
+                    insert(SchedulerLease).values(
+                        name=name, holder=holder, epoch=1, expires_at=now + LEASE_TTL
+                    )
+                )
+            renewed = 1
+        except IntegrityError:
+            renewed = None  # someone else leads
+    db.session.commit()
+    return renewed
+
+
+def claim_period(job: PeriodicJob, now: datetime) -> datetime | None:
+    """Claim the job's current period; return its start, or None if it already ran."""
+    seconds = int(job.every.total_seconds())
+    start = datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=now.tzinfo)
+    claimed = db.session.execute(
+        update(PeriodicRun)
+        .where(PeriodicRun.job_id == job.id, PeriodicRun.period_start < start)
+        .values(period_start=start, finished_at=None)
+    ).rowcount  # type: ignore[attr-defined]
+    if not claimed:
+        try:
+            with db.session.begin_nested():
+                db.session.execute(insert(PeriodicRun).values(job_id=job.id, period_start=start))
+            claimed = 1
+        except IntegrityError:
+            claimed = 0
+    db.session.commit()
+    return start if claimed else None
+
+
+def run_due(jobs: list[PeriodicJob], holder: str, now: datetime | None = None) -> list[str]:
+    """As leader, run every job whose period has not run yet; return the ids that ran."""
+    now = now or utcnow()
+    if acquire_lease(holder, now) is None:
+        return []
+    ran = []
+    for job in jobs:
+        if claim_period(job, now) is None:
+            continue
+        try:
+            count = job.run(now)
+            db.session.commit()
+            log.info("periodic job %s done (%s)", job.id, count)
+        except Exception:  # noqa: BLE001 - one failing job must not stop the others
+            db.session.rollback()
+            log.exception("periodic job %s failed", job.id)
+            continue
+        db.session.execute(
+            update(PeriodicRun).where(PeriodicRun.job_id == job.id).values(finished_at=utcnow())
+        )
+        db.session.commit()
+        ran.append(job.id)
+    return ran
+
+
+# --- The jobs -------------------------------------------------------------------------------
+
+
+def cleanup_idempotency(now: datetime) -> int:
+    """Forget idempotency records past their retention."""
+    result = db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < now))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def cleanup_tokens(now: datetime) -> int:
+    """Delete tokens that expired more than a day ago."""
+    result = db.session.execute(
+        delete(ApiToken).where(ApiToken.expires_at < now - timedelta(days=1))
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def prune_job_feed(now: datetime) -> int:
+    """Drop job feed entries older than the sync retention."""
+    from server.services.job_feed import RETENTION, prune_feed
+
+    return prune_feed(now - RETENTION)
+
+
+def sweep_uploads(now: datetime) -> int:
+    """Remove expired resumable uploads and their partial files."""
+    from server.services.uploads import sweep_expired_uploads
+
+    return int(sweep_expired_uploads(now))
+
+
+#: The periodic jobs, with stable dotted ids.
+JOBS = [
+    PeriodicJob("cleanup.idempotency", timedelta(hours=1), cleanup_idempotency),
+    PeriodicJob("cleanup.tokens", timedelta(hours=6), cleanup_tokens),
+    PeriodicJob("sync.prune_feed", timedelta(hours=6), prune_job_feed),
+    PeriodicJob("uploads.sweep", timedelta(hours=1), sweep_uploads),
+]
+
+
+def run_scheduler(app: Flask) -> None:
+    """Run APScheduler in the foreground: every tick, the leader runs what is due."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    holder = holder_name()
+
+    def tick() -> None:
+        with app.app_context():
+            try:
+                run_due(JOBS, holder)
+            except Exception:  # noqa: BLE001 - the database may be restarting; try next tick
+                db.session.rollback()
+                log.exception("scheduler tick failed")
+
+    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler.add_job(
+        tick,
+        "interval",
+        seconds=int(RENEW_EVERY.total_seconds()),
+        id="scheduler.tick",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=utcnow(),
+    )
+    log.info("scheduler %s started", holder)
+    scheduler.start()

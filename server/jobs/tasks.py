@@ -1,0 +1,184 @@
+"""The tasks outbox messages run. Each is idempotent: deliveries are recorded per recipient.
+
+``notify`` tells people about a work order: a push to every active phone of the users it
+names, and/or an e-mail, in each recipient's language. Without FCM credentials pushes are
+recorded (shown in the console's outbox view) instead of sent; without SMTP settings
+e-mails are written as ``.eml`` files (see ``server.notify.email``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from server.extensions import db
+from server.jobs.relay import PermanentFailure, RetryLater, deliver_once, task
+from server.models import Contact, Device, OutboxMessage, Role, User, WorkOrder
+from server.services.workflow_registry import definition_for
+
+#: Push titles and bodies by template and language; ``{number}``, ``{title}``, ``{state}``.
+PUSH_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
+    "work_order_assigned": {
+        "en": ("New job {number}", "{title}"),
+        "zh_CN": ("新工单 {number}", "{title}"),
+    },
+    "emergency_assigned": {
+        "en": ("EMERGENCY {number}", "{title} — accept now"),
+        "zh_CN": ("紧急工单 {number}", "{title}——请立即接单"),
+    },
+    "work_order_cancelled": {
+        "en": ("Job {number} cancelled", "{title}"),
+        "zh_CN": ("工单 {number} 已取消", "{title}"),
+    },
+    "work_order_declined": {
+        "en": ("Job {number} declined", "{title}: assign someone else"),
+        "zh_CN": ("工单 {number} 被拒接", "{title}：请改派"),
+    },
+    "assignment_not_accepted": {
+        "en": ("Job {number} not accepted", "{title}: nobody accepted it yet"),
+        "zh_CN": ("工单 {number} 未接单", "{title}：仍无人接单"),
+    },
+}
+#: Any other template: a plain status update.
+DEFAULT_PUSH_TEXT = {
+    "en": ("Job {number}: {state}", "{title}"),
+    "zh_CN": ("工单 {number}：{state}", "{title}"),
+}
+
+
+def _language(locale: str | None) -> str:
+    return "zh_CN" if (locale or "").startswith("zh") else "en"
+
+
+def recipients(order: WorkOrder, to: str) -> list[User]:
+    """Return the users a ``notify`` action names (``customer`` is handled separately)."""
+    if to == "assignee":
+        users = [order.assignee] if order.assignee else []
+    elif to in ("dispatcher", "owner"):
+        users = [order.owner or order.created_by] if (order.owner or order.created_by) else []
+    elif to == "manager":
+        users = list(db.session.scalars(select(User).where(User.role == Role.MANAGER)))
+    else:
+        users = []
+    return [user for user in users if user is not None and user.is_active]
+
+
+@functools.cache
+def _push_sender(credentials: str, endpoint: str | None) -> Any:
+    from server.notify.push import PushSender
+
+    return PushSender(credentials, endpoint=endpoint)
+
+
+def _push_text(template: str, locale: str, order: WorkOrder) -> tuple[str, str]:
+    language = _language(locale)
+    title, body = PUSH_TEXTS.get(template, DEFAULT_PUSH_TEXT)[language]
+    state = definition_for(order.workflow_name, order.workflow_version).states.get(order.state)
+    values = {
+        "number": order.number,
+        "title": order.title,
+        "state": state.labels.text(language) if state else order.state,
+    }
+    return title.format(**values), body.format(**values)
+
+
+def push_to(message: OutboxMessage, order: WorkOrder, users: Iterable[User], template: str) -> None:
+    """Push to every active phone of ``users``, once per phone, whatever the retries."""
+    from server.notify.push import PushMessage, PushOutcome
+
+    settings = current_app.config["FIELDWORK_SETTINGS"]
+    devices = db.session.scalars(
+        select(Device).where(Device.user_id.in_([u.id for u in users]), Device.is_active.is_(True))
+    ).all()
+    retry_after: float | None = None
+    retry = False
+    for device in devices:
+        title, body = _push_text(template, device.locale or "en", order)
+        push = PushMessage(
+            token=device.push_token,
+            title=title,
+            body=body,
+            data={
+                "work_order_id": str(order.id),
+                "number": order.number,
+                "state": order.state,
+                "event_id": str(message.event_id or ""),
+                "outbox_id": str(message.id),
+            },
+            collapse_key=f"wo-{order.id}",
+        )
+
+        def send(push: PushMessage = push, device: Device = device) -> tuple[str, str | None]:
+            nonlocal retry, retry_after
+            if not settings.fcm_credentials:
+                return "recorded", None
+            result = _push_sender(settings.fcm_credentials, settings.fcm_endpoint).send([push])[0]
+            if result.outcome is PushOutcome.SENT:
+                return "sent", result.message_id
+            if result.outcome is PushOutcome.TOKEN_DEAD:
+                device.is_active = False
+                return "dead_token", result.error_code
+            if result.outcome is PushOutcome.PAYLOAD_ERROR:
+                return "failed", f"{result.error_code}: {result.detail}"
+            retry = True
+            retry_after = max(retry_after or 0, result.retry_after or 0) or None
+            raise _NotDelivered
+
+        try:
+            deliver_once(message, "push", f"device:{device.id}", send)
+        except _NotDelivered:
+            continue
+    if retry:
+        raise RetryLater("FCM asked us to retry", after=retry_after)
+
+
+class _NotDelivered(Exception):
+    """A push to one device must be retried; nothing is recorded for it yet."""
+
+
+@task("notify")
+def notify(message: OutboxMessage) -> None:
+    """Tell the people an action names about the work order (push and/or e-mail)."""
+    params = message.payload.get("params", {})
+    order = db.session.get(WorkOrder, message.work_order_id) if message.work_order_id else None
+    if order is None:
+        raise PermanentFailure("the work order no longer exists")
+    to = str(params.get("to", "assignee"))
+    channels = params.get("channels") or ["push"]
+    template = str(params.get("template", "work_order_updated"))
+    users = recipients(order, to)
+    if "push" in channels and users:
+        push_to(message, order, users, template)
+    if "email" in channels:
+        email_to(message, order, users, to, template)
+
+
+def email_to(
+    message: OutboxMessage, order: WorkOrder, users: list[User], to: str, template: str
+) -> None:
+    """E-mail the users (or the customer's contacts) once each."""
+    addresses = [(u.email, u.locale, u.display_name) for u in users if u.email]
+    if to == "customer":
+        contacts = db.session.scalars(
+            select(Contact).where(Contact.customer_id == order.customer_id)
+        ).all()
+        with_email = [c for c in contacts if c.email]
+        primary = [c for c in with_email if c.is_primary] or with_email
+        addresses = [(c.email, order.customer.preferred_locale, c.name) for c in primary[:1]]
+    from server.jobs.mail import send_order_email
+
+    for address, locale, name in addresses:
+        if not address:
+            continue
+        deliver_once(
+            message,
+            "email",
+            address,
+            lambda address=address, locale=locale, name=name: send_order_email(
+                message, order, address, locale, template, name
+            ),
+        )
