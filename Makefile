@@ -41,9 +41,10 @@ run: $(VENV)/.requirements system-deps translations
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
 	@echo "Fieldwork on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
-	@# Web server and background worker in one process group: Ctrl-C stops both.
+	@# Web server, background worker and scheduler in one process group: Ctrl-C stops all.
 	trap 'kill 0' EXIT INT TERM; \
 	$(FLASK) worker & \
+	$(FLASK) scheduler & \
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --worker-class gthread --workers 2 --threads 4 \
 	  --timeout 60 --access-logfile - 'server:create_app()'
 

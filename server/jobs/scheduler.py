@@ -21,13 +21,15 @@ from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db, sqlite_write_intent
-from server.models import ApiToken, IdempotencyRecord, PeriodicRun, SchedulerLease
+from server.models import ApiToken, Device, IdempotencyRecord, PeriodicRun, SchedulerLease
 from server.models.base import utcnow
 
 log = logging.getLogger("fieldwork.scheduler")
 
 #: How long a lease lasts without renewal.
 LEASE_TTL = timedelta(seconds=30)
+#: Phones silent this long are forgotten.
+DEVICE_RETENTION = timedelta(days=270)
 #: How often the leader renews (well inside the TTL).
 RENEW_EVERY = timedelta(seconds=10)
 
@@ -151,6 +153,12 @@ def prune_job_feed(now: datetime) -> int:
     return prune_feed(now - RETENTION)
 
 
+def prune_devices(now: datetime) -> int:
+    """Forget phones not seen for 270 days (FCM treats their tokens as stale)."""
+    result = db.session.execute(delete(Device).where(Device.last_seen_at < now - DEVICE_RETENTION))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def sweep_uploads(now: datetime) -> int:
     """Remove expired resumable uploads and their partial files."""
     from server.services.uploads import sweep_expired_uploads
@@ -164,6 +172,7 @@ JOBS = [
     PeriodicJob("cleanup.tokens", timedelta(hours=6), cleanup_tokens),
     PeriodicJob("sync.prune_feed", timedelta(hours=6), prune_job_feed),
     PeriodicJob("uploads.sweep", timedelta(hours=1), sweep_uploads),
+    PeriodicJob("devices.prune", timedelta(days=1), prune_devices),
 ]
 
 

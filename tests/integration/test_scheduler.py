@@ -69,3 +69,29 @@ def test_every_shipped_periodic_job_runs(db_session):
     assert sorted(scheduler.run_due(scheduler.JOBS, "host-a:1")) == sorted(
         j.id for j in scheduler.JOBS
     )
+
+
+def test_phones_silent_for_270_days_are_forgotten(db_session, create_user):
+    from server.models import Device
+
+    tech = create_user(Role.TECHNICIAN)
+    now = utcnow()
+    db.session.add_all(
+        [
+            Device(
+                user_id=tech.id,
+                push_token="silent",
+                platform="android",
+                last_seen_at=now - timedelta(days=271),
+            ),
+            Device(
+                user_id=tech.id,
+                push_token="recent",
+                platform="android",
+                last_seen_at=now - timedelta(days=3),
+            ),
+        ]
+    )
+    db.session.flush()
+    assert scheduler.prune_devices(now) == 1
+    assert [d.push_token for d in db.session.scalars(db.select(Device))] == ["recent"]
