@@ -86,6 +86,7 @@ def test_generated_requests_never_fail_and_match_the_document(seeded, api, docum
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             total += _exercise(operation, mode, headers, checks, failures)
+    print(f"{document}: {total} generated requests, {len(failures)} failures")
     assert failures == [], "\n".join(failures[:20])
     assert total >= MINIMUM_CASES, total
 
