@@ -42,10 +42,12 @@ run: $(VENV)/.requirements system-deps translations
 	$(FLASK) seed-demo --if-empty
 	@echo "Fieldwork on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
 	@# Web server, background worker and scheduler in one process group: Ctrl-C stops all.
+	@# One web process: sign-in throttling counts in memory unless FIELDWORK_RATELIMIT_STORAGE_URL
+	@# names a shared store (redis://…), which several web processes need.
 	trap 'kill 0' EXIT INT TERM; \
 	$(FLASK) worker & \
 	$(FLASK) scheduler & \
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --worker-class gthread --workers 2 --threads 4 \
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --worker-class gthread --workers 1 --threads 8 \
 	  --timeout 60 --access-logfile - 'server:create_app()'
 
 lint: $(VENV)/.requirements-dev
