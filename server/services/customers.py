@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import select
+
 from server.extensions import db
-from server.models import Asset, Contact, Customer, Site, User
+from server.models import Asset, Contact, Customer, Site, User, WorkOrder
+from server.services.job_feed import note_order_changed
 
 
 def create_customer(data: Mapping[str, Any], actor: User | None) -> Customer:
@@ -29,9 +32,19 @@ def build_site(data: Mapping[str, Any]) -> Site:
 
 def update_customer(customer: Customer, changes: Mapping[str, Any], actor: User | None) -> Customer:
     """Change a customer's own fields (contacts and sites have their own use cases)."""
+    renamed = "name" in changes and changes["name"] != customer.name
     for name, value in changes.items():
         setattr(customer, name, value)
     db.session.flush()
+    if renamed:
+        # Phones show the customer's name on their open jobs: tell them.
+        open_orders = db.session.execute(
+            select(WorkOrder).where(
+                WorkOrder.customer_id == customer.id, WorkOrder.closed_at.is_(None)
+            )
+        ).scalars()
+        for order in open_orders:
+            note_order_changed(order)
     return customer
 
 

@@ -100,3 +100,37 @@ def test_listing_thirty_jobs_runs_a_bounded_number_of_queries(
         body = jobs(client, phone)
     assert len(body["items"]) == 30
     assert len(statements) <= 8, statements
+
+
+def test_renaming_a_customer_reaches_the_phone(
+    client, phone, create_work_order, tech, assign, api_headers, dispatcher
+):
+    order = assign(create_work_order(), tech)
+    first = client.get("/api/mobile/v1/jobs", headers=phone)
+    cursor = first.get_json()["sync_cursor"]
+    renamed = client.patch(
+        f"/api/v1/customers/{order.customer_id}",
+        headers=api_headers(dispatcher),
+        json={"name": "王建国（新）"},
+    )
+    assert renamed.status_code == 200
+    delta = jobs(client, phone, f"?since={cursor}")
+    assert [item["customer_name"] for item in delta["items"]] == ["王建国（新）"]
+    full = client.get(
+        "/api/mobile/v1/jobs", headers=phone | {"If-None-Match": first.headers["ETag"]}
+    )
+    assert full.status_code == 200
+    assert full.get_json()["items"][0]["customer_name"] == "王建国（新）"
+
+
+def test_pages_are_served_again_from_the_cache_until_the_feed_moves(
+    client, phone, create_work_order, tech, assign, dispatcher, count_queries
+):
+    order = assign(create_work_order(), tech)
+    first = jobs(client, phone)
+    with count_queries() as statements:
+        again = jobs(client, phone)
+    assert again == first
+    assert not any("FROM work_orders" in s and "JOIN categories" in s for s in statements)
+    update_work_order(order, {"title": "Bring the long ladder"}, dispatcher, order.version)
+    assert jobs(client, phone)["items"][0]["title"] == "Bring the long ladder"
