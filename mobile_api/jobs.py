@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import threading
-from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -334,61 +331,15 @@ def list_jobs() -> Response | tuple[str, int, dict[str, str]]:
         etag = _etag(user.id, seq, args["scope"], args.get("page"), args["limit"], _local_day(now))
     if request.if_none_match.contains_weak(etag.removeprefix("W/").strip('"')):
         return "", 304, {"ETag": etag}
-    key = (current_app.config["SQLALCHEMY_DATABASE_URI"], user.id, user.locale, etag)
-    body = _PAGES.get(key)
-    if body is None:
-        page = (
-            _delta(user, int(args["since"]), args["limit"])
-            if "since" in args
-            else _full(user, args, seq, now)
-        )
-        # The hottest call of the app: built as JSON directly (JobListSchema documents it).
-        body = json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()
-        _PAGES.put(key, body)
-    response = Response(body, mimetype="application/json")
+    page = (
+        _delta(user, int(args["since"]), args["limit"])
+        if "since" in args
+        else _full(user, args, seq, now)
+    )
+    # The hottest call of the app: built as JSON directly (JobListSchema documents it).
+    response = jsonify(page)
     response.headers["ETag"] = etag
     return response
-
-
-class _PageCache:
-    """Serialized job list pages by (database, technician, language, ETag); LRU.
-
-    A page is a pure function of the technician's feed position and the request: every
-    change a phone must see appends to the feed (orders, reports, photos, and customer
-    renames), so a cached page can never be stale; a newer change has a new key.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._pages: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> bytes | None:
-        with self._lock:
-            body = self._pages.get(key)
-            if body is not None:
-                self._pages.move_to_end(key)
-            return body
-
-    def put(self, key: tuple[Any, ...], body: bytes) -> None:
-        with self._lock:
-            self._pages[key] = body
-            self._pages.move_to_end(key)
-            while len(self._pages) > self.size:
-                self._pages.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._pages.clear()
-
-
-#: Per process; about 15 kB a page.
-_PAGES = _PageCache(size=4000)
-
-
-def clear_page_cache() -> None:
-    """Forget every cached page (after restoring a database backup, and between tests)."""
-    _PAGES.clear()
 
 
 def _local_day(now: datetime) -> str:

@@ -130,7 +130,6 @@ class _ConnectionBoundSession(FlaskSession):
 @pytest.fixture
 def db_session(app: Flask) -> Iterator[Any]:
     """Run the test inside one outer transaction that is rolled back at the end."""
-    from mobile_api.jobs import clear_page_cache
     from server.extensions import db, limiter
 
     with app.app_context():
@@ -145,8 +144,6 @@ def db_session(app: Flask) -> Iterator[Any]:
             }
         )
         limiter.reset()
-        # Rolled-back tests reuse ids and feed positions; cached job pages must not leak.
-        clear_page_cache()
         try:
             yield db.session
         finally:

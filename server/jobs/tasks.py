@@ -8,7 +8,12 @@ e-mails are written as ``.eml`` files (see ``server.notify.email``).
 
 from __future__ import annotations
 
-import functools
+import http.client
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterable
 from typing import Any
 
@@ -67,11 +72,23 @@ def recipients(order: WorkOrder, to: str) -> list[User]:
     return [user for user in users if user is not None and user.is_active]
 
 
-@functools.cache
+#: One sender per configuration, kept for the life of the process (it holds an HTTP session).
+_SENDERS: dict[tuple[str, str | None], Any] = {}
+
+
 def _push_sender(credentials: str, endpoint: str | None) -> Any:
     from server.notify.push import PushSender
 
-    return PushSender(credentials, endpoint=endpoint)
+    key = (credentials, endpoint)
+    if key not in _SENDERS:
+        _SENDERS[key] = PushSender(credentials, endpoint=endpoint)
+    return _SENDERS[key]
+
+
+def close_push_senders() -> None:
+    """Close every push sender (their Firebase apps); the next push opens a new one."""
+    while _SENDERS:
+        _SENDERS.popitem()[1].close()
 
 
 def _push_text(template: str, locale: str, order: WorkOrder) -> tuple[str, str]:
@@ -182,3 +199,71 @@ def email_to(
                 message, order, address, locale, template, name
             ),
         )
+
+
+#: Seconds a webhook receiver has to answer.
+WEBHOOK_TIMEOUT = 10
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are not followed: a subscription names its final URL."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+@task("webhook")
+def webhook(message: OutboxMessage) -> None:
+    """POST one work order event, signed, to one subscription (see ``server.services.webhooks``).
+
+    2xx: delivered. 408, 429, 5xx, timeouts and connection errors: retried (honouring
+    ``Retry-After`` seconds). Any other answer: dead-lettered. A subscription deleted or
+    deactivated since the event was queued gets nothing.
+    """
+    from server.models import WebhookSubscription
+    from server.services.webhooks import sign
+
+    subscription = db.session.get(WebhookSubscription, message.payload.get("subscription_id"))
+    if subscription is None or not subscription.is_active:
+        return
+    if urllib.parse.urlsplit(subscription.url).scheme not in ("http", "https"):
+        raise PermanentFailure("webhook URLs must be http or https")
+    event = message.payload["event"]
+    body = json.dumps({"id": str(message.id), "event": event}, separators=(",", ":")).encode()
+
+    def send() -> tuple[str, str | None]:
+        timestamp = int(time.time())
+        request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+            subscription.url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "Fieldwork-Webhooks/1",
+                "Fieldwork-Event": str(event.get("kind", "")),
+                "Fieldwork-Delivery": str(message.id),
+                "Fieldwork-Timestamp": str(timestamp),
+                "Fieldwork-Signature": sign(subscription.secret, timestamp, body),
+            },
+        )
+        opener = urllib.request.build_opener(_NoRedirect)
+        try:
+            with opener.open(request, timeout=WEBHOOK_TIMEOUT) as response:
+                response.read(65536)
+                return "sent", str(response.status)
+        except urllib.error.HTTPError as error:
+            status = error.code
+            error.close()
+            if status in (408, 429) or status >= 500:
+                raise RetryLater(f"webhook answered {status}", after=_retry_after(error)) from None
+            raise PermanentFailure(f"webhook answered {status}") from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+            raise RetryLater(f"webhook unreachable: {error}") from None
+
+    # Delivery.recipient holds 320 characters; one message has one URL, so a prefix is enough.
+    deliver_once(message, "webhook", subscription.url[:320], send)
+
+
+def _retry_after(error: urllib.error.HTTPError) -> float | None:
+    value = (error.headers.get("Retry-After") or "").strip() if error.headers else ""
+    return float(min(int(value), 86400)) if value.isdigit() else None

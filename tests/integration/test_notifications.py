@@ -144,9 +144,9 @@ def fcm(app, tmp_path, monkeypatch):
         )
         monkeypatch.setitem(app.config, "FIELDWORK_SETTINGS", settings)
         yield fake
-    from server.jobs import tasks
+    from server.jobs.tasks import close_push_senders
 
-    tasks._push_sender.cache_clear()
+    close_push_senders()
 
 
 @pytest.fixture

@@ -121,16 +121,3 @@ def test_renaming_a_customer_reaches_the_phone(
     )
     assert full.status_code == 200
     assert full.get_json()["items"][0]["customer_name"] == "王建国（新）"
-
-
-def test_pages_are_served_again_from_the_cache_until_the_feed_moves(
-    client, phone, create_work_order, tech, assign, dispatcher, count_queries
-):
-    order = assign(create_work_order(), tech)
-    first = jobs(client, phone)
-    with count_queries() as statements:
-        again = jobs(client, phone)
-    assert again == first
-    assert not any("FROM work_orders" in s and "JOIN categories" in s for s in statements)
-    update_work_order(order, {"title": "Bring the long ladder"}, dispatcher, order.version)
-    assert jobs(client, phone)["items"][0]["title"] == "Bring the long ladder"
