@@ -14,6 +14,7 @@ def _register_views() -> None:
         customers,
         openapi,
         technicians,
+        webhooks,
         work_orders,
     )
 

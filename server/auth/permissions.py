@@ -30,6 +30,7 @@ class Capability(StrEnum):
     CONSOLE_USE = "console.use"
     USERS_MANAGE = "users.manage"
     MOBILE_USE = "mobile.use"
+    WEBHOOKS_MANAGE = "webhooks.manage"
 
 
 _OFFICE = frozenset({Role.ADMIN, Role.MANAGER, Role.DISPATCHER})
@@ -50,6 +51,7 @@ GRANTS: dict[Capability, frozenset[Role]] = {
     Capability.USERS_MANAGE: frozenset({Role.ADMIN}),
     # The phone app is the technicians' own tool.
     Capability.MOBILE_USE: frozenset({Role.TECHNICIAN}),
+    Capability.WEBHOOKS_MANAGE: frozenset({Role.ADMIN}),
 }
 
 

@@ -30,6 +30,7 @@ from server.models.technicians import (
     WorkingHours,
 )
 from server.models.uploads import Upload
+from server.models.webhooks import WebhookSubscription
 from server.models.work_orders import (
     Comment,
     FieldReport,
@@ -81,6 +82,7 @@ __all__ = [
     "Visit",
     "VisitCrewMember",
     "VisitStatus",
+    "WebhookSubscription",
     "WorkOrder",
     "WorkOrderEvent",
     "WorkOrderNumberSequence",

@@ -42,6 +42,7 @@ from server.services.errors import InvalidInput, Refused, VersionConflict
 from server.services.job_feed import note_order_changed, record_job_change, technicians_of
 from server.services.numbering import next_work_order_number
 from server.services.search import contains_pattern
+from server.services.webhooks import enqueue_webhooks
 from server.services.workflow_registry import definition_for
 from workflows import (
     Actor,
@@ -173,6 +174,7 @@ def _record_event(
     )
     db.session.add(event)
     db.session.flush()
+    enqueue_webhooks(order, event)
     return event
 
 

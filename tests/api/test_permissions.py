@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from server.models import Role
+from server.services.webhooks import create_webhook
 
 ROLES = ("anonymous", "admin", "manager", "dispatcher", "technician")
 
@@ -34,6 +35,7 @@ OWN_ONLY = {
     "technician": "ok",
     "anonymous": 401,
 }
+ADMIN_ONLY = {"admin": "ok", "manager": 403, "dispatcher": 403, "technician": 403, "anonymous": 401}
 OTHERS = {"admin": "ok", "manager": "ok", "dispatcher": "ok", "technician": 404, "anonymous": 401}
 PUBLIC = dict.fromkeys(ROLES, "ok")
 
@@ -109,6 +111,15 @@ MATRIX = [
         lambda w: {"transition": "triage", "expected_version": 1},
         OFFICE_OK,
     ),
+    ("GET", "/api/v1/webhooks", None, ADMIN_ONLY),
+    (
+        "POST",
+        "/api/v1/webhooks",
+        lambda w: {"url": "https://example.com/hook", "events": ["*"]},
+        ADMIN_ONLY,
+    ),
+    ("GET", "/api/v1/webhooks/{webhook}/deliveries", None, ADMIN_ONLY),
+    ("DELETE", "/api/v1/webhooks/{webhook}", None, ADMIN_ONLY),
 ]
 
 
@@ -127,7 +138,9 @@ def world(client, create_user, create_work_order, api_headers):
     )
     assert assigned.status_code == 200
     headers["anonymous"] = {}
+    webhook = create_webhook({"url": "https://example.com/matrix", "events": ["WorkOrderClosed"]})
     return {
+        "webhook": webhook.id,
         "headers": headers,
         "own": own.id,
         "other": other.id,
@@ -152,7 +165,8 @@ def test_every_api_route_is_in_the_matrix(app):
             .replace("{customer}", "<int:customer_id>")
             .replace("{site}", "<int:site_id>")
             .replace("{own}", "<int:order_id>")
-            .replace("{other}", "<int:order_id>"),
+            .replace("{other}", "<int:order_id>")
+            .replace("{webhook}", "<int:webhook_id>"),
         )
         for method, url, _body, _expected in MATRIX
     }
