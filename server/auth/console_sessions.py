@@ -43,15 +43,6 @@ def end_console_session() -> None:
     session.clear()
 
 
-def end_user_console_sessions(user: User) -> None:
-    """Revoke every console session of ``user``."""
-    db.session.execute(
-        update(ConsoleSession)
-        .where(ConsoleSession.user_id == user.id, ConsoleSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-
-
 def load_console_user(user_id: str) -> User | None:
     """Return the user of a live session whose cookie names ``user_id``."""
     raw = session.get("sid")

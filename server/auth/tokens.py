@@ -86,15 +86,6 @@ def revoke_family(family: str) -> None:
     )
 
 
-def revoke_user_tokens(user: User) -> None:
-    """Revoke every live token of ``user`` (disabled account, password change)."""
-    db.session.execute(
-        update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-
-
 def rotate_refresh_token(raw: str, audience: TokenAudience) -> tuple[User, TokenPair]:
     """Exchange a refresh token for a new pair; a reused refresh token revokes its family."""
     token = _find(raw, TokenKind.REFRESH, audience)

@@ -31,14 +31,6 @@ def work(app: Flask, stop: threading.Event, *, idle_sleep: float = 1.0, batch: i
     log.info("worker %s stopped", worker)
 
 
-def start_in_background(app: Flask) -> threading.Event:
-    """Start the embedded worker thread; return the event that stops it."""
-    stop = threading.Event()
-    thread = threading.Thread(target=work, args=(app, stop), name="fieldwork-worker", daemon=True)
-    thread.start()
-    return stop
-
-
 def run_forever(app: Flask) -> None:
     """Run the worker in the foreground until interrupted (``flask worker``)."""
     with suppress(KeyboardInterrupt):
