@@ -29,9 +29,8 @@ from server.models import (
 )
 from server.models.base import utcnow
 from server.services.customers import create_customer
-from server.services.deadlines import default_deadlines
-from server.services.numbering import next_work_order_number
 from server.services.users import count_users, create_technician_profile, create_user
+from server.services.work_orders import create_work_order
 from server.services.workflow_registry import definition_for
 from workflows import Actor, Decision, Definition, OrderFacts, decide
 
@@ -388,37 +387,22 @@ def _seed_orders(
             if category.code == "EMERGENCY"
             else rng.choice([category.default_priority] * 4 + [Priority.HIGH, Priority.LOW])
         )
-        order = WorkOrder(
-            number=next_work_order_number(created),
-            category=category,
-            workflow_name=definition.name,
-            workflow_version=definition.version,
-            state=definition.initial,
-            state_entered_at=created,
-            priority=priority,
-            channel=rng.choice(list(Channel)),
-            title=text.title,
-            description=text.description,
-            customer_id=customer.id,
-            site_id=site.id if site else None,
-            asset_id=asset.id if asset else None,
-            created_by_id=dispatcher.id,
-            owner_id=dispatcher.id,
-            created_at=created,
-            updated_at=created,
-            **default_deadlines(priority, created),
-        )
-        db.session.add(order)
-        db.session.flush()
-        events = [
+        # Opened through the same use case as a dispatcher's intake, back-dated.
+        order = create_work_order(
             {
-                "work_order_id": order.id,
-                "kind": "WorkOrderCreated",
-                "actor_id": dispatcher.id,
-                "occurred_at": created,
-                "data": {"channel": str(order.channel)},
-            }
-        ]
+                "category_id": category.id,
+                "customer_id": customer.id,
+                "site_id": site.id if site else None,
+                "asset_id": asset.id if asset else None,
+                "title": text.title,
+                "description": text.description,
+                "priority": priority,
+                "channel": rng.choice(list(Channel)),
+            },
+            dispatcher,
+            now=created,
+        )
+        events = []
         at = created
         span = max(age.total_seconds() * 0.8, 60.0)
         for decision, user in path:
@@ -442,7 +426,8 @@ def _seed_orders(
             at,
         )
         _mark_breaches(order, now)
-        db.session.execute(insert(WorkOrderEvent), events)
+        if events:
+            db.session.execute(insert(WorkOrderEvent), events)
         if order.completed_at is not None:
             _add_report(order, rng, customer.preferred_locale, tech, category.code)
         yield index
