@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app server
 PYTEST_WORKERS ?= 2
 POSTGRES_URL ?= $(or $(FIELDWORK_TEST_POSTGRES_URL),postgresql://postgres@127.0.0.1:5432/postgres)
 
-.PHONY: run serve test lint format test-sqlite test-postgres system-deps translations clean bench-deps
+.PHONY: run serve test lint format test-sqlite test-postgres system-deps test-system-deps translations clean bench-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,10 +34,29 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
+# What the tests need besides: Chromium (console browser tests), poppler-utils (pdftoppm,
+# pdftotext, pdffonts check the sheets), Dovecot (the real IMAP server of the intake tests).
+test-system-deps: system-deps
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	command -v dovecot >/dev/null || missing="$$missing dovecot-imapd"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing system packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+# The console's front-end libraries (package.json, locked): reinstalled when the lock changes.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js (the console needs its libraries)." >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
+
 translations: $(VENV)/.requirements
 	$(BIN)/python -c "from server.i18n import compile_translations; compile_translations()"
 
-run: $(VENV)/.requirements system-deps translations
+run: $(VENV)/.requirements system-deps translations node_modules/.installed
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
 	@echo "Fieldwork on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
@@ -48,7 +67,8 @@ run: $(VENV)/.requirements system-deps translations
 	$(FLASK) worker & \
 	$(FLASK) scheduler & \
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --worker-class gthread --workers 1 --threads 8 \
-	  --timeout 60 --access-logfile - 'server:create_app()'
+	  --timeout 60 --access-logfile - --logger-class server.gunicorn_logging.RedactingLogger \
+	  'server:create_app()'
 
 lint: $(VENV)/.requirements-dev
 	$(BIN)/ruff check .
@@ -59,11 +79,11 @@ format: $(VENV)/.requirements-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test-sqlite: $(VENV)/.requirements-dev translations
+test-sqlite: $(VENV)/.requirements-dev translations node_modules/.installed test-system-deps
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --db=sqlite
 
 # PostgreSQL runs when it answers; under CI=true a missing server is a failure, not a skip.
-test-postgres: $(VENV)/.requirements-dev translations
+test-postgres: $(VENV)/.requirements-dev translations node_modules/.installed test-system-deps
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 	  echo "== PostgreSQL run =="; \
 	  FIELDWORK_TEST_POSTGRES_URL='$(POSTGRES_URL)' $(BIN)/pytest -n $(PYTEST_WORKERS) --db=postgresql \
@@ -81,6 +101,7 @@ test: lint
 
 # wrk drives the HTTP benchmarks (python -m bench.mobile_sync). Installed when missing.
 bench-deps: $(VENV)/.requirements-dev
+	$(BIN)/pip install --quiet -r requirements-bench.txt
 	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; }
 

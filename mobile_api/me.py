@@ -9,6 +9,7 @@ from mobile_api.schemas import (
     DeviceRegisterSchema,
     DeviceSchema,
     MeSchema,
+    NotificationPreferencesSchema,
     StatusSchema,
     StatusUpdateSchema,
 )
@@ -22,6 +23,7 @@ from server.services.devices import (
     set_availability,
     unregister_device,
 )
+from server.services.notification_preferences import preferences_of, set_preferences
 
 
 def _status_body(row: object) -> dict[str, object] | None:
@@ -65,6 +67,35 @@ def set_status() -> Response:
     data = load_json(StatusUpdateSchema())
     row = set_availability(g.api_user, data["status"], data.get("note"))
     return jsonify(StatusSchema().dump(_status_body(row)))
+
+
+@bp.get("/me/notification-preferences")
+@operation(
+    "What I am told, and how (push, e-mail), per topic.",
+    capability=Capability.MOBILE_USE,
+    response=NotificationPreferencesSchema(),
+    tag="me",
+)
+def get_notification_preferences() -> Response:
+    """Return the technician's notification preferences."""
+    return jsonify(NotificationPreferencesSchema().dump(preferences_of(g.api_user)))
+
+
+@bp.patch("/me/notification-preferences")
+@idempotent
+@operation(
+    "Change what I am told: name only the topics and channels to change.",
+    capability=Capability.MOBILE_USE,
+    body=NotificationPreferencesSchema(),
+    response=NotificationPreferencesSchema(),
+    tag="me",
+    errors=(415, 422),
+    description="Emergency assignments are pushed whatever the preferences say.",
+)
+def change_notification_preferences() -> Response:
+    """Switch topics on or off per channel."""
+    changed = set_preferences(g.api_user, load_json(NotificationPreferencesSchema()))
+    return jsonify(NotificationPreferencesSchema().dump(changed))
 
 
 @bp.post("/devices")

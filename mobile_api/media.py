@@ -21,12 +21,31 @@ from server.idempotency import idempotent
 from server.images import MAX_BYTES
 from server.models import Attachment, AttachmentKind, WorkOrder
 from server.operations import operation
-from server.problems import Problem, load_json, validate
+from server.problems import Problem, load_json, problem_response, validate
 from server.services.attachments import add_photo, add_signature
+from server.services.errors import QuotaExceeded
 from server.services.workflow_registry import definition_for
 
 #: A photo upload: the image plus the form fields around it.
 PHOTO_REQUEST_LIMIT = MAX_BYTES + 256 * 1024
+
+
+#: How quota refusals are documented on the operations that store files.
+QUOTA_DESCRIPTION = (
+    " Quotas: 413 `too_many_photos`, `order_photo_bytes_exceeded` or `too_many_signatures` "
+    "when the job is full (100 photos, 500 MB of photos, 20 signatures; `limit` and `used` in "
+    "the body); 429 `daily_upload_volume_exceeded` with `Retry-After` when you stored more "
+    "than 2 GB in the last 24 hours. A replay of a stored file is never refused."
+)
+
+
+@bp.errorhandler(QuotaExceeded)
+def _quota_exceeded(error: QuotaExceeded) -> Response:
+    """Answer a quota refusal; a 429 says in ``Retry-After`` when to try again."""
+    headers = {} if error.retry_after is None else {"Retry-After": str(error.retry_after)}
+    return problem_response(
+        Problem(error.status, error.code, error.message, headers=headers, **error.details)
+    )
 
 
 def open_job(job_id: int) -> WorkOrder:
@@ -65,12 +84,13 @@ def photo_body(order: WorkOrder, photo: Attachment) -> dict[str, Any]:
     response=PhotoSchema(),
     status=201,
     tag="media",
-    errors=(404, 409, 413, 415, 422),
+    errors=(404, 409, 413, 415, 422, 429),
     max_body=PHOTO_REQUEST_LIMIT,
     description=(
         "The content decides the type (JPEG, PNG, WebP), not the file name or Content-Type. "
         "The original is kept; people are served a copy without metadata, at most 1,600 px, "
         "and a thumbnail. Sending the same `client_id` again returns the stored photo with 200."
+        + QUOTA_DESCRIPTION
     ),
 )
 def upload_photo(job_id: int) -> tuple[Response, int]:
@@ -150,10 +170,11 @@ def get_photo_thumbnail(job_id: int, photo_id: int) -> Response:
     response=SignatureSchema(),
     status=201,
     tag="media",
-    errors=(404, 409, 413, 415, 422),
+    errors=(404, 409, 413, 415, 422, 429),
     max_body=6 * 1024 * 1024,
     description="Send a PNG (base64) or the strokes as SVG path data; we build the SVG "
-    "ourselves, so no markup from the phone is ever stored. Same `client_id` again → 200.",
+    "ourselves, so no markup from the phone is ever stored. Same `client_id` again → 200."
+    + QUOTA_DESCRIPTION,
 )
 def upload_signature(job_id: int) -> tuple[Response, int]:
     """Store a signature once."""

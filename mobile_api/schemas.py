@@ -107,6 +107,32 @@ class MeSchema(Schema):
     status = fields.Nested(StatusSchema, allow_none=True)
 
 
+class ChannelChoiceSchema(Schema):
+    """How one topic reaches the technician."""
+
+    push = fields.Boolean(metadata={"description": "Push to the technician's phones."})
+    email = fields.Boolean(metadata={"description": "E-mail the technician."})
+
+
+class NotificationPreferencesSchema(Schema):
+    """What the technician wants to be told. Emergency assignments are always pushed."""
+
+    new_jobs = fields.Nested(
+        ChannelChoiceSchema, metadata={"description": "A job was assigned to me."}
+    )
+    job_changes = fields.Nested(
+        ChannelChoiceSchema,
+        metadata={"description": "One of my jobs changed (rescheduled, cancelled, …)."},
+    )
+    alerts = fields.Nested(
+        ChannelChoiceSchema,
+        metadata={"description": "Deadline warnings and escalations about my jobs."},
+    )
+    digest = fields.Nested(
+        ChannelChoiceSchema, metadata={"description": "The daily summary of my jobs."}
+    )
+
+
 # --- Jobs ------------------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from flask import Response, after_this_request, g, jsonify, request
 from werkzeug.http import http_date
 
 from mobile_api import bp
-from mobile_api.media import open_job, photo_body
+from mobile_api.media import QUOTA_DESCRIPTION, open_job, photo_body
 from mobile_api.schemas import PhotoFromUploadSchema, PhotoSchema
 from server.auth.permissions import Capability
 from server.extensions import blob_store, db
@@ -193,7 +193,7 @@ def upload_capabilities() -> tuple[str, int, dict[str, str]]:
     capability=Capability.MOBILE_USE,
     status=201,
     tag="uploads",
-    errors=(400, 412, 413, 422),
+    errors=(400, 412, 413, 422, 429),
     description=(
         _PROTOCOL + " Send `Upload-Length` (1 to 20,971,520 bytes; more → 413) and, optionally, "
         "`Upload-Metadata`: comma-separated `key base64(value)` pairs, of which we read "
@@ -206,7 +206,12 @@ def upload_capabilities() -> tuple[str, int, dict[str, str]]:
         "(404 when unknown, expired or not yours); `PATCH` it with the next chunk; `DELETE` it "
         "to give up. `OPTIONS /uploads` lists the protocol features. Finished uploads become "
         "photos with POST /jobs/{job_id}/photos/from-upload. An upload expires 24 hours after "
-        "its creation or its last chunk."
+        "its creation or its last chunk.\n\n"
+        "Quotas (429 with `Retry-After`, `limit` and `used` in the body): at most 20 unfinished "
+        "uploads at a time (`too_many_open_uploads`; finish or DELETE one), and "
+        "`daily_upload_volume_exceeded` when the files you stored in the last 24 hours plus "
+        "your unattached uploads plus this `Upload-Length` exceed 2 GB. Creating again with "
+        "the same `client_id` is never refused."
     ),
 )
 def create_upload() -> Response:
@@ -325,12 +330,12 @@ def delete_upload(upload_id: str) -> tuple[str, int]:
     response=PhotoSchema(),
     status=201,
     tag="uploads",
-    errors=(404, 409, 410, 415, 422),
+    errors=(404, 409, 410, 413, 415, 422, 429),
     description=(
         "The same checks and copies as a multipart photo upload. 409 `upload_incomplete` "
         "until every byte arrived; 422 `sha256_mismatch` when the file does not match the "
         "declared `sha256` (the upload stays, to be replaced). Sending the same `client_id` "
-        "again returns the stored photo with 200."
+        "again returns the stored photo with 200." + QUOTA_DESCRIPTION
     ),
 )
 def attach_uploaded_photo(job_id: int) -> tuple[Response, int]:

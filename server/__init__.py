@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Flask
 from werkzeug.routing import IntegerConverter
@@ -52,9 +51,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         static_folder="static",
     )
     app.config.from_mapping(settings.flask_config())
-    host = urlsplit(settings.base_url).hostname or "localhost"
-    app.config.setdefault("TRUSTED_HOSTS", sorted({host, "localhost", "127.0.0.1"}))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Only the configured proxies' X-Forwarded-For/-Proto count: the client address that
+        # rate limits and logs use cannot be spoofed by a header the client sends itself.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
+        )
+    from server.logs import configure_logging
+
+    configure_logging(logging.INFO)  # JSON lines, UTC, control characters neutralised
 
     from server import models  # noqa: F401  (registers every table on the metadata)
 
@@ -106,7 +113,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_session_loader(login_manager)
     app.register_blueprint(health_bp)
+    from server.verify import bp as verify_bp
+
+    app.register_blueprint(verify_bp)
     app.register_blueprint(console_bp)
+    from server.customer import bp as customer_bp
+
+    app.register_blueprint(customer_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
     app.register_blueprint(mobile_bp, url_prefix="/api/mobile/v1")

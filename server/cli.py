@@ -15,9 +15,13 @@ def register_cli(app: Flask) -> None:
     """Add Fieldwork's commands to the Flask CLI."""
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(disable_user_command)
     app.cli.add_command(workflows_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
+    from server.pdf_cli import pdf_cli
+
+    app.cli.add_command(pdf_cli)
 
 
 @click.command("seed-demo")
@@ -46,6 +50,13 @@ def seed_demo_command(
             print_logins(logins, "as given when seeded; default fieldwork-demo")
         return
 
+    from flask import current_app
+
+    if current_app.config["FIELDWORK_SETTINGS"].base_url.startswith("https://") and not force:
+        raise click.ClickException(
+            "FIELDWORK_BASE_URL is https, so this looks like a real deployment: demo accounts "
+            "with a published password would be an open door. Use --force to seed anyway."
+        )
     with click.progressbar(length=orders + 2, label="Seeding demo data", file=sys.stderr) as bar:
         try:
             summary = seed_demo(
@@ -112,6 +123,27 @@ def create_user_command(
         create_technician_profile(user)
     db.session.commit()
     click.echo(f"Created {user.role} {user.username} (id {user.id}).")
+
+
+@click.command("disable-user")
+@with_appcontext
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Let the user sign in again instead.")
+def disable_user_command(username: str, enable: bool) -> None:
+    """Disable a user: every session and token ends at once, their phones get no pushes."""
+    from server.services.users import find_user_by_username, set_user_active
+
+    user = find_user_by_username(username)
+    if user is None:
+        raise click.ClickException(f"No user {username!r}.")
+    open_orders = set_user_active(user, enable, actor=None)
+    db.session.commit()
+    if enable:
+        click.echo(f"{user.username} can sign in again.")
+    else:
+        click.echo(f"{user.username} is disabled and signed out everywhere.")
+        if open_orders:
+            click.echo(f"{open_orders} open orders are still assigned to them: reassign them.")
 
 
 workflows_cli = AppGroup("workflows", help="Check and draw workflow definitions.")

@@ -6,11 +6,13 @@ Nothing here runs at import time: ``load_settings`` is called by ``create_app``.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -38,7 +40,24 @@ class Settings:
     default_locale: str
     timezone: str
     ratelimit_storage_url: str
+    worker_threads: int = 4
+    outbox_lease_seconds: int = 300
+    webhook_allow_private: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: Company name and logo file (PNG/JPEG/SVG) printed on completion sheets; page size.
+    company_name: str = "Fieldwork"
+    company_logo: str | None = None
+    pdf_page_size: str = "A4"
+    #: OSRM base URL for recommendation travel times (unset: straight line × road factor).
+    osrm_url: str | None = None
+    #: Intake mailbox polled for requests (``imaps://user:pass@host:993/INBOX``); None: off.
+    imap_url: str | None = None
+    #: Map tile URL template of the console's map (``{z}/{x}/{y}``); empty: no tiles.
+    map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    #: Reverse proxies in front of the app whose ``X-Forwarded-For``/``-Proto`` we believe.
+    proxy_hops: int = 0
+    #: Host names requests may carry; others get 400 (RELIABILITY D6).
+    trusted_hosts: tuple[str, ...] = ("localhost", "127.0.0.1")
 
     def flask_config(self) -> dict[str, Any]:
         """Return the Flask/extension configuration keys these settings imply."""
@@ -61,6 +80,7 @@ class Settings:
             "BABEL_DEFAULT_LOCALE": self.default_locale,
             "BABEL_DEFAULT_TIMEZONE": self.timezone,
             "JSON_SORT_KEYS": False,
+            "TRUSTED_HOSTS": list(self.trusted_hosts),
             "FIELDWORK_SETTINGS": self,
         }
         config.update(self.extra)
@@ -115,6 +135,48 @@ def _sqlite_url_in_instance(url: str, instance_path: Path) -> str:
     return url
 
 
+def _positive_int(values: Mapping[str, Any], name: str, default: int) -> int:
+    raw = values.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        number = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if number < 1:
+        raise ValueError(f"{name} must be at least 1")
+    return number
+
+
+def _proxy_hops(values: Mapping[str, Any]) -> int:
+    raw = values.get("FIELDWORK_PROXY_HOPS")
+    if raw in (None, ""):
+        return 0
+    if not str(raw).isdigit() or int(raw) > 5:
+        raise ValueError(f"FIELDWORK_PROXY_HOPS must be a whole number from 0 to 5, not {raw!r}")
+    return int(raw)
+
+
+def _trusted_hosts(values: Mapping[str, Any], base_url: str) -> tuple[str, ...]:
+    """The base URL's host, loopback names, and any listed in FIELDWORK_TRUSTED_HOSTS."""
+    listed = [
+        h.strip().lower() for h in str(values.get("FIELDWORK_TRUSTED_HOSTS") or "").split(",")
+    ]
+    if any(h and not re.fullmatch(r"\.?[a-z0-9.-]+|\[[0-9a-f:]+\]", h) for h in listed):
+        raise ValueError("FIELDWORK_TRUSTED_HOSTS must be host names separated by commas")
+    base_host = (urlsplit(base_url).hostname or "").lower()
+    return tuple(sorted({base_host, "localhost", "127.0.0.1", *listed} - {""}))
+
+
+def _flag(values: Mapping[str, Any], name: str) -> bool:
+    raw = str(values.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{name} must be true or false, not {raw!r}")
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     project_root: Path | None = None,
@@ -137,6 +199,7 @@ def load_settings(
         ),
         instance_path,
     )
+    base_url = values.get("FIELDWORK_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     return Settings(
         instance_path=instance_path,
         database_url=database_url,
@@ -150,9 +213,22 @@ def load_settings(
         signing_p12=values.get("FIELDWORK_SIGNING_P12") or None,
         signing_password=values.get("FIELDWORK_SIGNING_PASSWORD") or None,
         tsa_url=values.get("FIELDWORK_TSA_URL") or None,
-        base_url=values.get("FIELDWORK_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        base_url=base_url,
         default_locale=locale,
         timezone=values.get("FIELDWORK_TIMEZONE", "Asia/Shanghai"),
         ratelimit_storage_url=values.get("FIELDWORK_RATELIMIT_STORAGE_URL", "memory://"),
+        worker_threads=_positive_int(values, "FIELDWORK_WORKER_THREADS", 4),
+        outbox_lease_seconds=_positive_int(values, "FIELDWORK_OUTBOX_LEASE_SECONDS", 300),
+        webhook_allow_private=_flag(values, "FIELDWORK_WEBHOOK_ALLOW_PRIVATE"),
         extra=overrides,
+        company_name=values.get("FIELDWORK_COMPANY_NAME") or "Fieldwork",
+        company_logo=values.get("FIELDWORK_COMPANY_LOGO") or None,
+        pdf_page_size="Letter" if values.get("FIELDWORK_PDF_PAGE_SIZE") == "Letter" else "A4",
+        osrm_url=values.get("FIELDWORK_OSRM_URL") or None,
+        imap_url=values.get("FIELDWORK_IMAP_URL") or None,
+        map_tile_url=values.get(
+            "FIELDWORK_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+        ),
+        proxy_hops=_proxy_hops(values),
+        trusted_hosts=_trusted_hosts(values, base_url),
     )

@@ -29,6 +29,11 @@ from server.models import (
 )
 from server.models.base import utcnow
 from server.services.customers import create_customer
+from server.services.deadline_policies import (
+    apply_clock_changes,
+    running_clocks,
+    settle_past_clocks,
+)
 from server.services.users import count_users, create_technician_profile, create_user
 from server.services.work_orders import create_work_order
 from server.services.workflow_registry import definition_for
@@ -404,6 +409,7 @@ def _seed_orders(
         )
         events = []
         at = created
+        clocks = running_clocks(order.id)
         span = max(age.total_seconds() * 0.8, 60.0)
         for decision, user in path:
             at = min(at + timedelta(seconds=rng.uniform(0.02, 0.25) * span / 4), now)
@@ -420,11 +426,13 @@ def _seed_orders(
                 }
             )
             _apply_effects(order, decision, at, tech)
+            apply_clock_changes(order, decision, definition, user, at, running=clocks)
         order.state, order.state_entered_at, order.updated_at = (
             path[-1][0].to_state if path else order.state,
             at,
             at,
         )
+        settle_past_clocks(order, now)
         _mark_breaches(order, now)
         if events:
             db.session.execute(insert(WorkOrderEvent), events)

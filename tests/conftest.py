@@ -96,7 +96,7 @@ def build_app(database_url: str, instance: Path, **extra: Any) -> Flask:
         }
     )
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
     return app
 
 

@@ -13,6 +13,7 @@ def _register_views() -> None:
         categories,
         customers,
         openapi,
+        recommendations,
         technicians,
         webhooks,
         work_orders,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Response, g, jsonify
 from marshmallow import Schema, fields, validate
 from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import selectinload
 
 from server.api import bp
 from server.api.fields import PageArgsSchema, Text
@@ -19,6 +18,7 @@ from server.services.customers import (
     add_contact,
     add_site,
     create_customer,
+    load_customer_file,
     update_customer,
 )
 from server.services.search import contains_pattern
@@ -152,14 +152,7 @@ class CustomerListSchema(Schema):
 
 
 def _load_customer(customer_id: int) -> Customer:
-    customer = db.session.scalar(
-        select(Customer)
-        .where(Customer.id == customer_id)
-        .options(
-            selectinload(Customer.contacts),
-            selectinload(Customer.sites).selectinload(Site.assets),
-        )
-    )
+    customer = load_customer_file(customer_id)
     if customer is None:
         raise Problem(404, "not_found", "No such customer.")
     return customer

@@ -5,17 +5,14 @@ Each API blueprint installs it once; views declare what they need with ``operati
 
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, current_app, g, request
 
 from server.auth.permissions import require
 from server.auth.tokens import TokenError, authenticate_access_token
+from server.logs import security_event
 from server.models import TokenAudience
 from server.operations import Operation
 from server.problems import Problem
-
-log = logging.getLogger("fieldwork.security")
 
 #: Largest JSON body an API operation accepts unless it says otherwise.
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
@@ -63,10 +60,5 @@ def install_bearer_security(bp: Blueprint, audience: TokenAudience, realm: str) 
         try:
             require(user, spec.capability)
         except Problem:
-            log.warning(
-                "authorization denied user_id=%s endpoint=%s method=%s",
-                user.id,
-                request.endpoint,
-                request.method,
-            )
+            security_event("authz.denied", user_id=user.id, reason=spec.capability)
             raise

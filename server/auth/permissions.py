@@ -12,6 +12,7 @@ from enum import StrEnum
 from sqlalchemy import Select, select, union
 
 from server.extensions import db
+from server.logs import security_event
 from server.models import CrewRole, Role, User, Visit, VisitCrewMember, WorkOrder
 from server.problems import Problem
 
@@ -31,6 +32,7 @@ class Capability(StrEnum):
     USERS_MANAGE = "users.manage"
     MOBILE_USE = "mobile.use"
     WEBHOOKS_MANAGE = "webhooks.manage"
+    REPORTS_VIEW = "reports.view"
 
 
 _OFFICE = frozenset({Role.ADMIN, Role.MANAGER, Role.DISPATCHER})
@@ -52,6 +54,8 @@ GRANTS: dict[Capability, frozenset[Role]] = {
     # The phone app is the technicians' own tool.
     Capability.MOBILE_USE: frozenset({Role.TECHNICIAN}),
     Capability.WEBHOOKS_MANAGE: frozenset({Role.ADMIN}),
+    # Service reports rank technicians and teams: for managers and admins only.
+    Capability.REPORTS_VIEW: frozenset({Role.ADMIN, Role.MANAGER}),
 }
 
 
@@ -96,5 +100,6 @@ def get_work_order(user: User, order_id: int) -> WorkOrder:
     """Load a work order within ``user``'s scope, or raise 404 (never 403: no leaks)."""
     order = db.session.scalar(work_orders_scope(user).where(WorkOrder.id == order_id))
     if order is None:
+        security_event("authz.denied", user_id=user.id, object=f"work_order={order_id}")
         raise Problem(404, "not_found", "No such work order.")
     return order

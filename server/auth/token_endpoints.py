@@ -22,6 +22,7 @@ from server.auth.tokens import (
     rotate_refresh_token,
 )
 from server.extensions import client_address, db, limiter
+from server.logs import security_event
 from server.models import Role, TokenAudience
 from server.operations import operation
 from server.problems import Problem, load_json
@@ -110,12 +111,15 @@ def register_token_endpoints(
         user = authenticate_user(credentials["username"], credentials["password"])
         if user is None:
             db.session.commit()  # nothing written; ends the read transaction cleanly
+            security_event("auth.login.failure", username=credentials["username"])
             raise Problem(401, "invalid_credentials", "Wrong username or password.")
         if user.role not in roles:
             db.session.commit()
+            security_event("auth.login.failure", user_id=user.id, reason="wrong_api")
             raise Problem(403, "wrong_api", "This API is not for your role.")
         pair = issue_token_pair(user, audience)
         db.session.commit()
+        security_event("auth.login.success", user_id=user.id, username=user.username)
         return jsonify(token_response(pair))
 
     @bp.post("/auth/refresh")
@@ -132,13 +136,15 @@ def register_token_endpoints(
         """Rotate a refresh token."""
         data = load_json(RefreshRequestSchema())
         try:
-            _user, pair = rotate_refresh_token(data["refresh_token"], audience)
+            user, pair = rotate_refresh_token(data["refresh_token"], audience)
         except TokenError as error:
             db.session.commit()  # a reused token revokes its family: keep that
+            security_event("auth.refresh.failure", reason=str(error))
             raise Problem(
                 401, "invalid_refresh_token", f"The refresh token is not valid ({error})."
             ) from None
         db.session.commit()
+        security_event("auth.refresh.success", user_id=user.id)
         return jsonify(token_response(pair))
 
     @bp.post("/auth/logout")
@@ -152,9 +158,10 @@ def register_token_endpoints(
     def logout() -> tuple[str, int]:
         """Sign out: the access token and its refresh token stop working."""
         try:
-            _user, token = authenticate_access_token(bearer_token() or "", audience)
+            user, token = authenticate_access_token(bearer_token() or "", audience)
         except TokenError:
             raise unauthorized("Send the access token to sign out.", realm) from None
         revoke_family(token.family)
         db.session.commit()
+        security_event("auth.logout", user_id=user.id)
         return "", 204

@@ -6,4 +6,15 @@ from flask import Blueprint
 
 bp = Blueprint("console", __name__)
 
-from server.console import views  # noqa: E402,F401
+from server.console import (  # noqa: E402,F401
+    admin,
+    board,
+    customers,
+    helpers,
+    intake,
+    pages,
+    reports,
+    vendor,
+    views,
+    work_orders,
+)

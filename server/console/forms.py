@@ -1,11 +1,36 @@
-"""Console forms (CSRF-protected by Flask-WTF)."""
+"""Console forms (CSRF-protected by Flask-WTF); each field carries its own error messages."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from flask_wtf.file import MultipleFileField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, Regexp
+
+from server.models import Channel, Priority
+
+#: Channels a dispatcher types in by hand.
+INTAKE_CHANNELS = (Channel.PHONE, Channel.EMAIL, Channel.WEB)
+
+
+def _no_nul(_form: FlaskForm, field: object) -> None:
+    data = getattr(field, "data", None)
+    if isinstance(data, str) and "\x00" in data:
+        raise ValidationError(_l("This text contains a character we cannot store."))
 
 
 class LoginForm(FlaskForm):
@@ -17,3 +42,155 @@ class LoginForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """An empty form: logging out is a CSRF-protected POST."""
+
+
+def priority_choices() -> list[SelectChoice]:
+    """Return the priorities in the user's language (blank: the category's default)."""
+    return [
+        SelectChoice("", _l("Category default")),
+        SelectChoice(Priority.EMERGENCY.value, _l("Emergency")),
+        SelectChoice(Priority.HIGH.value, _l("High")),
+        SelectChoice(Priority.NORMAL.value, _l("Normal")),
+        SelectChoice(Priority.LOW.value, _l("Low")),
+    ]
+
+
+class IntakeForm(FlaskForm):
+    """A new work order from a phone call or an e-mail."""
+
+    customer_id = HiddenField()
+    customer_query = StringField(
+        _l("Customer"), validators=[Optional(), Length(max=200)], render_kw={"autocomplete": "off"}
+    )
+    new_customer_name = StringField(
+        _l("New customer: name"), validators=[Optional(), Length(max=200), _no_nul]
+    )
+    new_customer_phone = StringField(
+        _l("New customer: phone"),
+        validators=[
+            Optional(),
+            Length(max=40),
+            Regexp(r"^[0-9+()\-\s]{5,40}$", message=_l("Enter a phone number (digits, + - ( )).")),
+        ],
+    )
+    new_customer_address = StringField(
+        _l("New customer: address"), validators=[Optional(), Length(max=300), _no_nul]
+    )
+    site_id = SelectField(_l("Site"), choices=[], validate_choice=False)
+    asset_id = SelectField(_l("Asset"), choices=[], validate_choice=False)
+    category_id = SelectField(_l("Category"), choices=[], validate_choice=False)
+    priority = SelectField(_l("Priority"), choices=[], validate_choice=False)
+    channel = SelectField(
+        _l("Channel"),
+        choices=[
+            SelectChoice(Channel.PHONE.value, _l("Phone")),
+            SelectChoice(Channel.EMAIL.value, _l("E-mail")),
+            SelectChoice(Channel.WEB.value, _l("Web")),
+        ],
+    )
+    title = StringField(_l("Summary"), validators=[DataRequired(), Length(max=200), _no_nul])
+    description = TextAreaField(
+        _l("Description"), validators=[Optional(), Length(max=10000), _no_nul]
+    )
+    requested_start_at = DateTimeLocalField(
+        _l("Requested from"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    requested_end_at = DateTimeLocalField(
+        _l("Requested until"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    attachments = MultipleFileField(_l("Photos (JPEG or PNG)"))
+    confirm_duplicate = BooleanField(_l("Create it anyway"))
+
+    def validate_priority(self, field: SelectField) -> None:
+        """Accept the blank default or a known priority."""
+        if field.data and field.data not in {p.value for p in Priority}:
+            raise ValidationError(_l("Choose a priority from the list."))
+
+    def validate_channel(self, field: SelectField) -> None:
+        """Accept the hand-typed channels only."""
+        if field.data not in {c.value for c in INTAKE_CHANNELS}:
+            raise ValidationError(_l("Choose a channel from the list."))
+
+
+def _timezone_ok(_form: FlaskForm, field: StringField) -> None:
+    if not field.data:
+        return
+    try:
+        ZoneInfo(field.data)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(_l("Unknown time zone, e.g. Asia/Shanghai.")) from None
+    if field.data not in available_timezones():
+        raise ValidationError(_l("Unknown time zone, e.g. Asia/Shanghai."))
+
+
+class ProfileForm(FlaskForm):
+    """Language and time zone."""
+
+    locale = SelectField(
+        _l("Language"), choices=[SelectChoice("en", "English"), SelectChoice("zh_CN", "简体中文")]
+    )
+    timezone = StringField(_l("Time zone"), validators=[Optional(), Length(max=64), _timezone_ok])
+
+
+class PasswordForm(FlaskForm):
+    """Change the password: the current one, then the new one twice."""
+
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=1024)]
+    )
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
+    confirm_password = PasswordField(
+        _l("Repeat the new password"),
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message=_l("The two new passwords differ.")),
+        ],
+    )
+
+
+class TransitionForm(FlaskForm):
+    """One workflow step taken from the detail page."""
+
+    transition = HiddenField(validators=[DataRequired(), Length(max=60)])
+    expected_version = IntegerField(validators=[DataRequired()])
+    assignee_id = IntegerField(_l("Technician"), validators=[Optional()])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000), _no_nul])
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=500), _no_nul])
+
+
+class HandOffForm(FlaskForm):
+    """Hand an order to a colleague in another department; the first owner stays owner."""
+
+    user_id = IntegerField(
+        _l("Colleague"), validators=[DataRequired(message=_l("Choose a colleague."))]
+    )
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[DataRequired(message=_l("Say why.")), Length(max=200), _no_nul],
+    )
+
+
+class CommentForm(FlaskForm):
+    """An internal note on an order."""
+
+    body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=5000), _no_nul])
+
+
+class BoardMoveForm(FlaskForm):
+    """Assign, reassign or reschedule a job from the board."""
+
+    order_id = IntegerField(validators=[DataRequired()])
+    expected_version = IntegerField(validators=[DataRequired()])
+    technician_id = IntegerField(validators=[Optional()])
+    day = StringField(validators=[Optional(), Regexp(r"^\d{4}-\d{2}-\d{2}$")])
+    hour = IntegerField(validators=[Optional()])
+
+
+class UserActiveForm(FlaskForm):
+    """Disable or re-enable a user account (admin page)."""
+
+    active = HiddenField(validators=[DataRequired(), AnyOf(["0", "1"])])
+
+
+class RedriveForm(FlaskForm):
+    """Retry a dead outbox message."""

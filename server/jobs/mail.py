@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from flask import current_app
 from server.jobs.relay import RetryLater
 from server.models import OutboxMessage, WorkOrder
 from server.notify.email import (
+    Attachment,
     EmailError,
     OutgoingEmail,
     create_email_environment,
@@ -57,25 +59,48 @@ def send_order_email(
     locale: str,
     template: str,
     recipient_name: str,
+    *,
+    context: Mapping[str, Any] | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> tuple[str, str | None]:
-    """Render and send one e-mail; return the delivery status and Message-ID."""
-    settings = current_app.config["FIELDWORK_SETTINGS"]
-    context = order_context(order, locale, recipient_name)
+    """Render and send one e-mail; return the delivery status and Message-ID.
+
+    ``context`` adds what a template needs beyond the order facts; ``attachments`` go with
+    the e-mail (the completion sheet's PDF).
+    """
+    context = {**order_context(order, locale, recipient_name), **(context or {})}
     try:
         subject, text, html = render_email(_environment(), template, context, locale)
     except (jinja2.TemplateNotFound, jinja2.UndefinedError):
         # No e-mail of its own, or one that needs more than order facts: the generic one.
         subject, text, html = render_email(_environment(), GENERIC_TEMPLATE, context, locale)
-    domain = settings.base_url.split("//")[-1].split("/")[0].split(":")[0] or "localhost"
     email = OutgoingEmail(
         to=[address],
         subject=subject,
         text=text,
         html=html,
-        # The same id on every attempt lets mail systems drop a rare duplicate.
-        message_id=f"<outbox-{message.id}-{hashlib.sha256(address.encode()).hexdigest()[:12]}"
-        f"@{domain}>",
+        attachments=tuple(attachments),
+        message_id=stable_message_id("outbox", message.id, address),
     )
+    return deliver_email(email)
+
+
+def stable_message_id(kind: str, key: object, address: str) -> str:
+    """Return a Message-ID that is the same on every attempt for one recipient.
+
+    Mail systems drop a rare duplicate (a worker killed after sending, before recording) by it.
+    """
+    settings = current_app.config["FIELDWORK_SETTINGS"]
+    domain = settings.base_url.split("//")[-1].split("/")[0].split(":")[0] or "localhost"
+    return f"<{kind}-{key}-{hashlib.sha256(address.encode()).hexdigest()[:12]}@{domain}>"
+
+
+def deliver_email(email: OutgoingEmail) -> tuple[str, str | None]:
+    """Send ``email`` over the configured SMTP server (or into ``instance/outbox/``).
+
+    Returns the delivery status and Message-ID; SMTP trouble worth retrying raises RetryLater.
+    """
+    settings = current_app.config["FIELDWORK_SETTINGS"]
     try:
         message_id = send_email(
             email,

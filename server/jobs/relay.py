@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import or_, select, update
 
 from server.extensions import db, sqlite_write_intent
@@ -27,7 +28,8 @@ log = logging.getLogger("fieldwork.jobs")
 
 #: A message gets this many attempts before it is dead-lettered.
 MAX_ATTEMPTS = 8
-#: How long a claim holds before another worker may take the message.
+#: How long a claim holds before another worker may take the message (the default of
+#: FIELDWORK_OUTBOX_LEASE_SECONDS): longer than any task runs, short enough to recover soon.
 LEASE = timedelta(minutes=5)
 #: First retry delay; doubles per attempt, with jitter, up to MAX_BACKOFF.
 BASE_BACKOFF = timedelta(seconds=10)
@@ -71,9 +73,16 @@ def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
     return ceiling * (0.5 + (rng or random).random() / 2)  # noqa: S311 - jitter, not secrets
 
 
+def lease_length() -> timedelta:
+    """Return the configured claim lease (FIELDWORK_OUTBOX_LEASE_SECONDS)."""
+    settings = current_app.config.get("FIELDWORK_SETTINGS")
+    return timedelta(seconds=settings.outbox_lease_seconds) if settings else LEASE
+
+
 def claim(worker: str, limit: int = 20, now: datetime | None = None) -> list[int]:
     """Claim up to ``limit`` due messages for ``worker``; commit; return their ids."""
     now = now or utcnow()
+    lease = lease_length()
     claimable = (
         OutboxMessage.action.in_(sorted(TASKS)),
         or_(
@@ -99,7 +108,7 @@ def claim(worker: str, limit: int = 20, now: datetime | None = None) -> list[int
                 .where(OutboxMessage.id.in_(candidates), *claimable)
                 .values(
                     status=OutboxStatus.PROCESSING,
-                    locked_until=now + LEASE,
+                    locked_until=now + lease,
                     locked_by=worker,
                     attempts=OutboxMessage.attempts + 1,
                 )
@@ -170,16 +179,6 @@ def run_once(worker: str | None = None, limit: int = 20) -> int:
     for message_id in ids:
         run_message(message_id, worker)
     return len(ids)
-
-
-def redrive(message_id: int) -> bool:
-    """Give a dead message a fresh set of attempts (an admin action)."""
-    result = db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.DEAD)
-        .values(status=OutboxStatus.PENDING, attempts=0, available_at=utcnow(), last_error=None)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def deliver_once(

@@ -5,6 +5,10 @@ lease fires jobs. The lease is a row renewed with a conditional UPDATE; when its
 it expires and another process takes it with a new epoch. Each job also claims its period in
 ``periodic_runs`` with a conditional UPDATE, so even two leaders overlapping for a moment
 (a paused process waking up) cannot run one period twice.
+
+A period whose window passes with no tick (the leader blocked on the database, or being
+replaced) is not run late: the next period's run covers it, because every job works from
+``now`` (due timers, expired offers, old rows), never from the period it was scheduled for.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db, sqlite_write_intent
+from server.jobs.followup_tasks import plan_calls_job, send_surveys_job
+from server.jobs.imap_intake import poll_imap_job
 from server.models import ApiToken, Device, IdempotencyRecord, PeriodicRun, SchedulerLease
 from server.models.base import utcnow
 
@@ -48,7 +54,12 @@ def holder_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
-def acquire_lease(holder: str, now: datetime | None = None, name: str = "scheduler") -> int | None:
+def acquire_lease(
+    holder: str,
+    now: datetime | None = None,
+    name: str = "scheduler",
+    ttl: timedelta = LEASE_TTL,
+) -> int | None:
     """Take or renew the lease; return the epoch when ``holder`` leads, else None. Commits."""
     now = now or utcnow()
     sqlite_write_intent.set(True)
@@ -59,14 +70,14 @@ def acquire_lease(holder: str, now: datetime | None = None, name: str = "schedul
             SchedulerLease.holder == holder,
             SchedulerLease.expires_at > now,
         )
-        .values(expires_at=now + LEASE_TTL)
+        .values(expires_at=now + ttl)
         .returning(SchedulerLease.epoch)
     ).scalar_one_or_none()
     if renewed is None:
         renewed = db.session.execute(
             update(SchedulerLease)
             .where(SchedulerLease.name == name, SchedulerLease.expires_at <= now)
-            .values(holder=holder, epoch=SchedulerLease.epoch + 1, expires_at=now + LEASE_TTL)
+            .values(holder=holder, epoch=SchedulerLease.epoch + 1, expires_at=now + ttl)
             .returning(SchedulerLease.epoch)
         ).scalar_one_or_none()
     if renewed is None:
@@ -74,7 +85,7 @@ def acquire_lease(holder: str, now: datetime | None = None, name: str = "schedul
             with db.session.begin_nested():
                 db.session.execute(
                     insert(SchedulerLease).values(
-                        name=name, holder=holder, epoch=1, expires_at=now + LEASE_TTL
+                        name=name, holder=holder, epoch=1, expires_at=now + ttl
                     )
                 )
             renewed = 1
@@ -166,13 +177,56 @@ def sweep_uploads(now: datetime) -> int:
     return int(sweep_expired_uploads(now))
 
 
+def sweep_deadlines_job(now: datetime) -> int:
+    """Fire the deadline warnings, breaches and escalation steps that are due, batch by batch."""
+    from server.services.escalation import sweep_all
+
+    return sweep_all(now, commit=db.session.commit)
+
+
+def generate_maintenance_job(now: datetime) -> int:
+    """Generate maintenance plans' orders for their horizons (idempotent)."""
+    from server.services.maintenance_plans import generate_maintenance_orders
+
+    return generate_maintenance_orders(now)
+
+
+def dispatch_offers_job(now: datetime) -> int:
+    """Pass declined or unaccepted automatic assignments to the next candidate."""
+    from server.services.dispatch import expire_unaccepted_offers
+
+    return expire_unaccepted_offers(now)
+
+
+def fire_workflow_timers(now: datetime) -> int:
+    """Fire the workflow timers that are due (only those: the schedule is indexed)."""
+    from server.services.workflow_timers import fire_due_timers
+
+    return fire_due_timers(now, commit=db.session.commit)
+
+
+def queue_digests(now: datetime) -> int:
+    """Queue the morning digest e-mails (the period starts at 00:00 UTC, 08:00 in China)."""
+    from server.jobs.digest import queue_daily_digests
+
+    return queue_daily_digests(now)
+
+
 #: The periodic jobs, with stable dotted ids.
 JOBS = [
+    PeriodicJob("workflows.timers", timedelta(minutes=1), fire_workflow_timers),
     PeriodicJob("cleanup.idempotency", timedelta(hours=1), cleanup_idempotency),
     PeriodicJob("cleanup.tokens", timedelta(hours=6), cleanup_tokens),
     PeriodicJob("sync.prune_feed", timedelta(hours=6), prune_job_feed),
     PeriodicJob("uploads.sweep", timedelta(hours=1), sweep_uploads),
     PeriodicJob("devices.prune", timedelta(days=1), prune_devices),
+    PeriodicJob("deadlines.sweep", timedelta(minutes=1), sweep_deadlines_job),
+    PeriodicJob("intake.imap", timedelta(minutes=1), poll_imap_job),
+    PeriodicJob("followups.send_surveys", timedelta(minutes=15), send_surveys_job),
+    PeriodicJob("followups.plan_calls", timedelta(days=1), plan_calls_job),
+    PeriodicJob("maintenance.generate", timedelta(hours=1), generate_maintenance_job),
+    PeriodicJob("dispatch.offers", timedelta(minutes=1), dispatch_offers_job),
+    PeriodicJob("digest.daily", timedelta(days=1), queue_digests),
 ]
 
 
@@ -194,7 +248,7 @@ def run_scheduler(app: Flask) -> None:
     scheduler.add_job(
         tick,
         "interval",
-        seconds=int(RENEW_EVERY.total_seconds()),
+        seconds=RENEW_EVERY.total_seconds(),
         id="scheduler.tick",
         max_instances=1,
         coalesce=True,

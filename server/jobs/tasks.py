@@ -22,7 +22,9 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.jobs.relay import PermanentFailure, RetryLater, deliver_once, task
-from server.models import Contact, Device, OutboxMessage, Role, User, WorkOrder
+from server.models import Contact, Delivery, Device, OutboxMessage, Role, User, WorkOrder
+from server.notify.outbound_http import PrivateAddressRefused, opener
+from server.services.notification_preferences import wanting
 from server.services.workflow_registry import definition_for
 
 #: Push titles and bodies by template and language; ``{number}``, ``{title}``, ``{state}``.
@@ -47,7 +49,27 @@ PUSH_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Job {number} not accepted", "{title}: nobody accepted it yet"),
         "zh_CN": ("工单 {number} 未接单", "{title}：仍无人接单"),
     },
+    "work_order_handed_off": {
+        "en": ("Job {number} handed to you", "{title}"),
+        "zh_CN": ("工单 {number} 已转交给您", "{title}"),
+    },
 }
+PUSH_TEXTS.update(
+    {
+        "deadline_warning": {
+            "en": ("Job {number} nearly due", "{title}: the deadline is close"),
+            "zh_CN": ("工单 {number} 即将超时", "{title}：时限将到"),
+        },
+        "deadline_breached": {
+            "en": ("Job {number} overdue", "{title}: the deadline has passed"),
+            "zh_CN": ("工单 {number} 已超时", "{title}：已超过时限"),
+        },
+        "deadline_escalated": {
+            "en": ("Job {number} escalated", "{title}: still overdue"),
+            "zh_CN": ("工单 {number} 已升级", "{title}：仍然超时未处理"),
+        },
+    }
+)
 #: Any other template: a plain status update.
 DEFAULT_PUSH_TEXT = {
     "en": ("Job {number}: {state}", "{title}"),
@@ -104,57 +126,81 @@ def _push_text(template: str, locale: str, order: WorkOrder) -> tuple[str, str]:
 
 
 def push_to(message: OutboxMessage, order: WorkOrder, users: Iterable[User], template: str) -> None:
-    """Push to every active phone of ``users``, once per phone, whatever the retries."""
+    """Push to every active phone of ``users``, once per phone, whatever the retries.
+
+    The phones not yet served by this message go to FCM together (``send_each``, at most
+    500 a call); each outcome is recorded as a delivery, so a retry only sends to the
+    phones FCM asked us to try again.
+    """
     from server.notify.push import PushMessage, PushOutcome
 
     settings = current_app.config["FIELDWORK_SETTINGS"]
     devices = db.session.scalars(
-        select(Device).where(Device.user_id.in_([u.id for u in users]), Device.is_active.is_(True))
+        select(Device)
+        .where(Device.user_id.in_([u.id for u in users]), Device.is_active.is_(True))
+        .order_by(Device.id)
     ).all()
-    retry_after: float | None = None
-    retry = False
-    for device in devices:
-        title, body = _push_text(template, device.locale or "en", order)
-        push = PushMessage(
-            token=device.push_token,
-            title=title,
-            body=body,
-            data={
-                "work_order_id": str(order.id),
-                "number": order.number,
-                "state": order.state,
-                "event_id": str(message.event_id or ""),
-                "outbox_id": str(message.id),
-            },
-            collapse_key=f"wo-{order.id}",
+    served = set(
+        db.session.scalars(
+            select(Delivery.recipient).where(
+                Delivery.outbox_message_id == message.id, Delivery.channel == "push"
+            )
         )
-
-        def send(push: PushMessage = push, device: Device = device) -> tuple[str, str | None]:
-            nonlocal retry, retry_after
-            if not settings.fcm_credentials:
-                return "recorded", None
-            result = _push_sender(settings.fcm_credentials, settings.fcm_endpoint).send([push])[0]
+    )
+    pending = [device for device in devices if f"device:{device.id}" not in served]
+    if not pending:
+        return
+    pushes = []
+    for device in pending:
+        title, body = _push_text(template, device.locale or "en", order)
+        pushes.append(
+            PushMessage(
+                token=device.push_token,
+                title=title,
+                body=body,
+                data={
+                    "work_order_id": str(order.id),
+                    "number": order.number,
+                    "state": order.state,
+                    "event_id": str(message.event_id or ""),
+                    "outbox_id": str(message.id),
+                },
+                collapse_key=f"wo-{order.id}",
+            )
+        )
+    if not settings.fcm_credentials:
+        # No Firebase project configured: the pushes are recorded for the console to show.
+        outcomes: list[tuple[str, str | None] | None] = [("recorded", None)] * len(pending)
+        retry_after: float | None = None
+    else:
+        results = _push_sender(settings.fcm_credentials, settings.fcm_endpoint).send(pushes)
+        outcomes, retry_after = [], None
+        for device, result in zip(pending, results, strict=True):
             if result.outcome is PushOutcome.SENT:
-                return "sent", result.message_id
-            if result.outcome is PushOutcome.TOKEN_DEAD:
+                outcomes.append(("sent", result.message_id))
+            elif result.outcome is PushOutcome.TOKEN_DEAD:
                 device.is_active = False
-                return "dead_token", result.error_code
-            if result.outcome is PushOutcome.PAYLOAD_ERROR:
-                return "failed", f"{result.error_code}: {result.detail}"
-            retry = True
-            retry_after = max(retry_after or 0, result.retry_after or 0) or None
-            raise _NotDelivered
-
-        try:
-            deliver_once(message, "push", f"device:{device.id}", send)
-        except _NotDelivered:
-            continue
-    if retry:
+                outcomes.append(("dead_token", result.error_code))
+            elif result.outcome is PushOutcome.PAYLOAD_ERROR:
+                outcomes.append(("failed", f"{result.error_code}: {result.detail}"[:255]))
+            else:
+                outcomes.append(None)  # retried: nothing recorded for this phone yet
+                retry_after = max(retry_after or 0, result.retry_after or 0) or None
+    for device, outcome in zip(pending, outcomes, strict=True):
+        if outcome is not None:
+            status, external_id = outcome
+            db.session.add(
+                Delivery(
+                    outbox_message_id=message.id,
+                    channel="push",
+                    recipient=f"device:{device.id}",
+                    status=status,
+                    external_id=external_id,
+                )
+            )
+    db.session.commit()
+    if None in outcomes:
         raise RetryLater("FCM asked us to retry", after=retry_after)
-
-
-class _NotDelivered(Exception):
-    """A push to one device must be retried; nothing is recorded for it yet."""
 
 
 @task("notify")
@@ -168,16 +214,26 @@ def notify(message: OutboxMessage) -> None:
     channels = params.get("channels") or ["push"]
     template = str(params.get("template", "work_order_updated"))
     users = recipients(order, to)
-    if "push" in channels and users:
-        push_to(message, order, users, template)
+    if to == "users":  # named people, e.g. an escalation's owner, supervisor and managers
+        ids = [int(i) for i in params.get("user_ids") or []]
+        found = db.session.scalars(select(User).where(User.id.in_(ids))).all()
+        users = [u for u in sorted(found, key=lambda u: ids.index(u.id)) if u.is_active]
+    push_users = wanting(users, template, "push")
+    if "push" in channels and push_users:
+        push_to(message, order, push_users, template)
     if "email" in channels:
-        email_to(message, order, users, to, template)
+        email_to(message, order, wanting(users, template, "email"), to, template)
 
 
 def email_to(
     message: OutboxMessage, order: WorkOrder, users: list[User], to: str, template: str
 ) -> None:
-    """E-mail the users (or the customer's contacts) once each."""
+    """E-mail the users (or the customer's contacts) once each.
+
+    ``params.context`` of the message adds what the template shows beyond the order facts
+    (a hand-off's sender and reason).
+    """
+    extra = message.payload.get("params", {}).get("context") or {}
     addresses = [(u.email, u.locale, u.display_name) for u in users if u.email]
     if to == "customer":
         contacts = db.session.scalars(
@@ -196,20 +252,13 @@ def email_to(
             "email",
             address,
             lambda address=address, locale=locale, name=name: send_order_email(
-                message, order, address, locale, template, name
+                message, order, address, locale, template, name, context=extra
             ),
         )
 
 
 #: Seconds a webhook receiver has to answer.
 WEBHOOK_TIMEOUT = 10
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Redirects are not followed: a subscription names its final URL."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
 
 
 @task("webhook")
@@ -229,6 +278,7 @@ def webhook(message: OutboxMessage) -> None:
     if urllib.parse.urlsplit(subscription.url).scheme not in ("http", "https"):
         raise PermanentFailure("webhook URLs must be http or https")
     event = message.payload["event"]
+    allow_private = current_app.config["FIELDWORK_SETTINGS"].webhook_allow_private
     body = json.dumps({"id": str(message.id), "event": event}, separators=(",", ":")).encode()
 
     def send() -> tuple[str, str | None]:
@@ -246,9 +296,8 @@ def webhook(message: OutboxMessage) -> None:
                 "Fieldwork-Signature": sign(subscription.secret, timestamp, body),
             },
         )
-        opener = urllib.request.build_opener(_NoRedirect)
         try:
-            with opener.open(request, timeout=WEBHOOK_TIMEOUT) as response:
+            with opener(allow_private).open(request, timeout=WEBHOOK_TIMEOUT) as response:
                 response.read(65536)
                 return "sent", str(response.status)
         except urllib.error.HTTPError as error:
@@ -258,6 +307,9 @@ def webhook(message: OutboxMessage) -> None:
                 raise RetryLater(f"webhook answered {status}", after=_retry_after(error)) from None
             raise PermanentFailure(f"webhook answered {status}") from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+            reason = getattr(error, "reason", error)
+            if isinstance(reason, PrivateAddressRefused):
+                raise PermanentFailure(f"webhook refused: {reason}") from None
             raise RetryLater(f"webhook unreachable: {error}") from None
 
     # Delivery.recipient holds 320 characters; one message has one URL, so a prefix is enough.
@@ -267,3 +319,7 @@ def webhook(message: OutboxMessage) -> None:
 def _retry_after(error: urllib.error.HTTPError) -> float | None:
     value = (error.headers.get("Retry-After") or "").strip() if error.headers else ""
     return float(min(int(value), 86400)) if value.isdigit() else None
+
+
+# Tasks defined in their own modules register when the worker imports this one.
+from server.jobs import digest, followup_tasks, imap_intake, pdf_tasks  # noqa: E402, F401

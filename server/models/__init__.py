@@ -3,8 +3,35 @@
 from server.models.attachments import Attachment
 from server.models.auth import ApiToken, ConsoleSession, User
 from server.models.categories import Category
+from server.models.customer_portal import (
+    CustomerLink,
+    FollowUpTask,
+    IntakeMessage,
+    MaintenanceOccurrence,
+    MaintenancePlan,
+    ProblemReport,
+    Survey,
+)
 from server.models.customers import Asset, Contact, Customer, Site
+from server.models.deadlines import (
+    BusinessCalendar,
+    CalendarDay,
+    ClockPause,
+    DeadlineClock,
+    DeadlinePolicy,
+    EscalationRecord,
+    EscalationStep,
+    WorkOrderOwner,
+)
 from server.models.devices import Device
+from server.models.dispatch import (
+    AutoAssignMode,
+    DispatchOffer,
+    DispatchPolicy,
+    OfferStatus,
+    TechnicianPosition,
+)
+from server.models.documents import CompletionSheet
 from server.models.enums import (
     AttachmentKind,
     AvailabilityStatus,
@@ -20,6 +47,7 @@ from server.models.enums import (
     VisitStatus,
 )
 from server.models.outbox import Delivery, OutboxMessage
+from server.models.preferences import NotificationPreference
 from server.models.scheduling import PeriodicRun, SchedulerLease
 from server.models.sync import IdempotencyRecord, JobFeedCounter, JobFeedEntry
 from server.models.technicians import (
@@ -29,6 +57,7 @@ from server.models.technicians import (
     TechnicianSkill,
     WorkingHours,
 )
+from server.models.timers import WorkflowTimerRun, WorkflowTimerSchedule
 from server.models.uploads import Upload
 from server.models.webhooks import WebhookSubscription
 from server.models.work_orders import (
@@ -43,35 +72,57 @@ from server.models.work_orders import (
 )
 
 __all__ = [
+    "BusinessCalendar",
+    "CalendarDay",
+    "ClockPause",
+    "DeadlineClock",
+    "DeadlinePolicy",
+    "EscalationRecord",
+    "EscalationStep",
+    "WorkOrderOwner",
     "ApiToken",
     "Asset",
     "Attachment",
     "AttachmentKind",
+    "AutoAssignMode",
+    "DispatchOffer",
+    "DispatchPolicy",
+    "OfferStatus",
+    "TechnicianPosition",
     "AvailabilityStatus",
     "Category",
     "Certification",
     "Channel",
     "Comment",
+    "CompletionSheet",
     "ConsoleSession",
     "Contact",
     "CrewRole",
     "Customer",
+    "CustomerLink",
     "CustomerTier",
     "Delivery",
     "Device",
     "DevicePlatform",
     "FieldReport",
+    "FollowUpTask",
     "IdempotencyRecord",
+    "IntakeMessage",
     "JobFeedCounter",
     "JobFeedEntry",
+    "MaintenanceOccurrence",
+    "MaintenancePlan",
+    "NotificationPreference",
     "OutboxMessage",
     "OutboxStatus",
     "PartUsage",
     "PeriodicRun",
     "Priority",
+    "ProblemReport",
     "Role",
     "SchedulerLease",
     "Site",
+    "Survey",
     "TechnicianAvailability",
     "TechnicianProfile",
     "TechnicianSkill",
@@ -84,6 +135,8 @@ __all__ = [
     "VisitStatus",
     "WebhookSubscription",
     "WorkOrder",
+    "WorkflowTimerRun",
+    "WorkflowTimerSchedule",
     "WorkOrderEvent",
     "WorkOrderNumberSequence",
     "WorkingHours",

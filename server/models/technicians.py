@@ -36,6 +36,9 @@ class TechnicianProfile(TimestampMixin, db.Model):
     is_on_call: Mapped[bool] = mapped_column(default=False)
     #: The most jobs a dispatcher should give them in one day.
     max_jobs_per_day: Mapped[int] = mapped_column(default=6)
+    #: Blob key of the portrait shown to customers while en route: a metadata-free JPEG of
+    #: at most 320 px derived from the upload, never the upload itself. None: no photo.
+    photo_key: Mapped[str | None] = mapped_column(String(200))
 
     user: Mapped[User] = relationship(back_populates="technician_profile")
     skills: Mapped[list[TechnicianSkill]] = relationship(

@@ -63,6 +63,9 @@ class WorkOrder(TimestampMixin, db.Model):
     priority: Mapped[Priority] = mapped_column(
         Enum(Priority, values_callable=enum_values, native_enum=False, length=10)
     )
+    #: Complaint severity set at triage (``general``, ``important``, ``major``); picks the
+    #: deadline policy. None for other requests.
+    severity: Mapped[str | None] = mapped_column(String(20))
     #: How the request came in.
     channel: Mapped[Channel] = mapped_column(
         Enum(Channel, values_callable=enum_values, native_enum=False, length=10)

@@ -20,8 +20,10 @@ Error mapping (:func:`classify`):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -143,7 +145,16 @@ class PushSender:
     def close(self) -> None:
         """Close connections and delete this sender's firebase-admin app."""
         self._session.close()
-        firebase_admin.delete_app(self._app)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            firebase_admin.delete_app(self._app)
+            return
+        # firebase-admin closes its async HTTP client with asyncio.run(), which refuses to
+        # run in a thread that already runs an event loop: close it from a thread of its own.
+        closer = threading.Thread(target=firebase_admin.delete_app, args=(self._app,))
+        closer.start()
+        closer.join()
 
     def __enter__(self) -> Self:
         return self

@@ -6,10 +6,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from server.extensions import db
 from server.models import Asset, Contact, Customer, Site, User, WorkOrder
 from server.services.job_feed import note_order_changed
+
+
+def load_customer_file(customer_id: int) -> Customer | None:
+    """Return a customer with contacts, sites and their assets loaded (None if unknown)."""
+    return db.session.scalar(
+        select(Customer)
+        .where(Customer.id == customer_id)
+        .options(
+            selectinload(Customer.contacts),
+            selectinload(Customer.sites).selectinload(Site.assets),
+        )
+    )
 
 
 def create_customer(data: Mapping[str, Any], actor: User | None) -> Customer:

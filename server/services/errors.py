@@ -56,3 +56,29 @@ class Refused(ServiceError):
     """A workflow step is not allowed now; ``reasons`` say why."""
 
     status = 422
+
+
+class QuotaExceeded(ServiceError):
+    """Storing this would exceed a quota; ``limit`` and ``used`` are in the details.
+
+    With ``retry_after`` (seconds) the quota frees up by itself (a rolling window, uploads
+    that expire), so the answer is 429 and the caller should wait; without it the caller has
+    to free something first, so the answer is 413.
+    """
+
+    status = 413
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        limit: int,
+        used: int,
+        retry_after: int | None = None,
+        **details: Any,
+    ) -> None:
+        super().__init__(code, message, limit=limit, used=used, **details)
+        self.retry_after = retry_after
+        if retry_after is not None:
+            self.status = 429

@@ -30,7 +30,12 @@ from sqlalchemy import delete, select, update
 from server.extensions import db
 from server.images import MAX_BYTES
 from server.models import Attachment, Upload, User, WorkOrder
-from server.services.attachments import ClientIdConflict, Stored, add_photo
+from server.services.attachments import (
+    ClientIdConflict,
+    Stored,
+    add_photo,
+    check_upload_quota,
+)
 from server.services.errors import NotFound, ServiceError
 from server.storage import BlobStore, new_key, sha256_hex
 
@@ -181,7 +186,11 @@ def start_upload(
     client_id: str | None = None,
     declared_sha256: str | None = None,
 ) -> Started:
-    """Create an upload of ``length`` bytes, or return the live one with the same client_id."""
+    """Create an upload of ``length`` bytes, or return the live one with the same client_id.
+
+    A new upload over a quota (open uploads, daily volume with ``length`` reserved) raises
+    ``QuotaExceeded``; attaching it checks the work order's quotas and the volume again.
+    """
     if length < 1:
         raise BadUploadLength()
     if length > MAX_LENGTH:
@@ -200,6 +209,8 @@ def start_upload(
         if found is not None:
             # Expired but not swept yet: free its client_id (the orphan sweep takes the file).
             db.session.execute(delete(Upload).where(Upload.id == found.id))
+    # A repeated creation was answered above; only a new upload counts against the quotas.
+    check_upload_quota(user, length, now)
     upload = Upload(
         id=new_key(),
         user_id=user.id,
@@ -341,7 +352,10 @@ def attach_upload(
     now: datetime,
     sha256: str | None = None,
 ) -> Stored:
-    """Turn a finished upload into a photo of ``order`` (once; a repeat returns that photo)."""
+    """Turn a finished upload into a photo of ``order`` (once; a repeat returns that photo).
+
+    ``add_photo`` checks the quotas again (this order's photos, the user's daily volume).
+    """
     if upload.consumed_at is not None:
         return _replay_attach(upload, order, meta.get("client_id"))
     if upload.offset != upload.length:

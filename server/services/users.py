@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import time
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from server.auth.passwords import (
     WeakPasswordError,
@@ -17,12 +17,16 @@ from server.auth.passwords import (
 )
 from server.extensions import db
 from server.models import (
+    ApiToken,
     Certification,
+    ConsoleSession,
+    Device,
     Role,
     TechnicianProfile,
     TechnicianSkill,
     User,
     WorkingHours,
+    WorkOrder,
 )
 from server.models.base import utcnow
 from server.services.errors import InvalidInput
@@ -115,3 +119,63 @@ def count_users(filters: Mapping[str, Any] | None = None) -> int:
     for name, value in (filters or {}).items():
         query = query.where(getattr(User, name) == value)
     return db.session.scalar(query) or 0
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Change ``user``'s password after checking the current one.
+
+    Every console session and API token of the user ends with the old password: whoever
+    learnt it is signed out everywhere (the caller starts a fresh session for the browser
+    that made the change). Raises ``InvalidInput`` keyed by ``current_password`` or
+    ``new_password``.
+    """
+    if not verify_password(user.password_hash, current):
+        raise InvalidInput({"current_password": ["This is not your current password."]})
+    try:
+        check_password_policy(new, user.username)
+    except WeakPasswordError as error:
+        raise InvalidInput({"new_password": [str(error)]}) from None
+    user.password_hash = hash_password(new)
+    user.is_demo = False  # no longer the published demo password
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """Revoke every console session and API token of ``user`` (signed out everywhere)."""
+    now = utcnow()
+    db.session.execute(
+        update(ConsoleSession)
+        .where(ConsoleSession.user_id == user.id, ConsoleSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    db.session.flush()
+
+
+def set_user_active(user: User, active: bool, actor: User | None) -> int:
+    """Disable or re-enable ``user``; return how many open orders they are assigned.
+
+    Disabling (someone left, or a phone was lost) ends every session and token at once and
+    stops pushes to their phones; their open orders stay assigned for a dispatcher to hand
+    on, so the count is returned to say how many. Nobody can disable themselves (the last
+    admin could lock everyone out).
+    """
+    if actor is not None and actor.id == user.id and not active:
+        raise InvalidInput({"user": ["You cannot disable your own account."]})
+    user.is_active = active
+    if not active:
+        end_sessions(user)
+        db.session.execute(update(Device).where(Device.user_id == user.id).values(is_active=False))
+    db.session.flush()
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(WorkOrder)
+            .where(WorkOrder.assignee_id == user.id, WorkOrder.closed_at.is_(None))
+        )
+        or 0
+    )

@@ -7,7 +7,7 @@ import binascii
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select, update
@@ -37,13 +37,20 @@ from server.models import (
     WorkOrderEvent,
 )
 from server.models.base import utcnow
+from server.services.deadline_policies import (
+    apply_clock_changes,
+    recompute_clocks,
+    start_initial_clocks,
+)
 from server.services.deadlines import default_deadlines
 from server.services.errors import InvalidInput, Refused, VersionConflict
 from server.services.job_feed import note_order_changed, record_job_change, technicians_of
 from server.services.numbering import next_work_order_number
+from server.services.ownership import record_first_owner
 from server.services.search import contains_pattern
 from server.services.webhooks import enqueue_webhooks
 from server.services.workflow_registry import definition_for
+from server.services.workflow_timers import schedule_timers
 from workflows import (
     Actor,
     Decision,
@@ -141,6 +148,14 @@ def create_work_order(
     db.session.add(order)
     db.session.flush()
     _record_event(order, "WorkOrderCreated", actor, data={"channel": str(order.channel)}, at=now)
+    if order.owner_id is not None and actor is not None:
+        record_first_owner(order, actor, now, "intake")
+    start_initial_clocks(order, definition, now)
+    schedule_timers(order, definition, order.state, now)
+    # Categories whose dispatch policy says "assign" go to their best technician at once.
+    from server.services.dispatch import dispatch_new_order  # it builds on this module
+
+    dispatch_new_order(order, now)
     return order
 
 
@@ -178,6 +193,54 @@ def _record_event(
     return event
 
 
+def plan_work_order(
+    order: WorkOrder,
+    actor: User,
+    technician_id: int | None,
+    start: datetime | None,
+    expected_version: int,
+    *,
+    default_length: timedelta = timedelta(hours=1),
+    context: Mapping[str, Any] | None = None,
+) -> WorkOrder:
+    """Plan ``order`` from the board: move its time, then assign, reassign or unassign it.
+
+    A new ``start`` keeps the job's planned length (``default_length`` when it has none); the
+    technician change goes through the workflow like any other assignment.
+    """
+    if order.version != expected_version:
+        raise VersionConflict(order.version)
+    context = context or {"source": "board"}
+    if start is not None:
+        length = (
+            order.scheduled_end_at - order.scheduled_start_at
+            if order.scheduled_start_at and order.scheduled_end_at
+            else default_length
+        )
+        update_work_order(
+            order,
+            {"scheduled_start_at": start, "scheduled_end_at": start + length},
+            actor,
+            order.version,
+        )
+    if technician_id is None:
+        if order.assignee_id is not None:
+            apply_transition(order, "unassign", actor, {}, order.version, context=context)
+    elif order.assignee_id is None:
+        apply_transition(
+            order, "assign", actor, {"assignee_id": technician_id}, order.version, context=context
+        )
+    elif order.assignee_id != technician_id:
+        apply_transition(
+            order, "reassign", actor, {"assignee_id": technician_id}, order.version, context=context
+        )
+    return order
+
+
+#: Append an event to an order's history (and announce it to webhook subscribers).
+record_event = _record_event
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
@@ -208,6 +271,8 @@ def update_work_order(
         order.updated_at = utcnow()
         db.session.flush()  # the versioned UPDATE: a concurrent writer makes it fail
         _record_event(order, "WorkOrderUpdated", actor, data={"changes": changed})
+        if "priority" in changed:
+            recompute_clocks(order, utcnow())
         note_order_changed(order)
     return order
 
@@ -357,6 +422,9 @@ def apply_transition(
     values.update(state=outcome.to_state, state_entered_at=now, updated_at=now)
     if order.owner_id is None and actor is not None and actor.role is not Role.TECHNICIAN:
         values["owner_id"] = actor.id
+    severity = outcome.event.data.get("severity")
+    if severity is not None and severity != order.severity:
+        values["severity"] = str(severity)
     previous_assignee = order.assignee_id
     result = db.session.execute(
         update(WorkOrder)
@@ -368,8 +436,14 @@ def apply_transition(
         db.session.expire(order)
         raise VersionConflict(order.version)
     db.session.expire(order)
+    if "owner_id" in values and actor is not None:
+        record_first_owner(order, actor, now, "first_taken")
+    apply_clock_changes(order, outcome, definition, actor, now)
+    if "severity" in values:
+        recompute_clocks(order, now)
     category = definition.states[outcome.to_state].category
     _update_visit(order, outcome, now, category)
+    schedule_timers(order, definition, outcome.to_state, now)
     data: dict[str, Any] = {k: _json_value(v) for k, v in outcome.event.data.items()}
     data.update({k: _json_value(v) for k, v in (context or {}).items()})
     if captured_at is not None:

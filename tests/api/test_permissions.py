@@ -67,6 +67,7 @@ MATRIX = [
     ("GET", "/api/v1/openapi.json", None, PUBLIC),
     ("GET", "/api/v1/work-orders/{own}/transitions", None, OWN_ONLY),
     ("GET", "/api/v1/work-orders/{other}/transitions", None, OTHERS),
+    ("GET", "/api/v1/work-orders/{other}/recommendations", None, OFFICE_OK),
     ("GET", "/api/v1/categories", None, EVERYONE_OK),
     ("GET", "/api/v1/technicians", None, OFFICE_OK),
     ("GET", "/api/v1/technicians/{tech}", None, OFFICE_OK),

@@ -31,7 +31,7 @@ def make_app(database_url: str, instance: Path, migrate: bool = False) -> Flask:
         from flask_migrate import upgrade
 
         with app.app_context():
-            upgrade()
+            upgrade(revision="heads")
     return app
 
 

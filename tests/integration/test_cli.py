@@ -102,3 +102,56 @@ def test_workflows_graph_prints_mermaid_and_dot(app):
     assert "digraph" in dot.output
     unknown = runner.invoke(args=["workflows", "graph", "nope"])
     assert unknown.exit_code != 0
+
+
+def test_disable_user_ends_their_tokens_and_enable_lets_them_back(empty_app):
+    from server.extensions import db
+    from server.models import User
+
+    runner = empty_app.test_cli_runner()
+    runner.invoke(args=["db", "upgrade"])
+    runner.invoke(
+        args=["create-user", "--role", "technician", "--username", "leaver"],
+        input="a long enough password\na long enough password\n",
+    )
+    client = empty_app.test_client()
+    sign_in = {"username": "leaver", "password": "a long enough password"}
+    token = client.post("/api/mobile/v1/auth/token", json=sign_in).get_json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/mobile/v1/jobs", headers=headers).status_code == 200
+
+    disabled = runner.invoke(args=["disable-user", "leaver"])
+    assert disabled.exit_code == 0, disabled.output
+    assert "disabled and signed out everywhere" in disabled.output
+    assert client.get("/api/mobile/v1/jobs", headers=headers).status_code == 401
+    assert client.post("/api/mobile/v1/auth/token", json=sign_in).status_code == 401
+
+    assert runner.invoke(args=["disable-user", "leaver", "--enable"]).exit_code == 0
+    assert client.post("/api/mobile/v1/auth/token", json=sign_in).status_code == 200
+    assert runner.invoke(args=["disable-user", "nobody"]).exit_code != 0
+    with empty_app.app_context():
+        assert db.session.scalar(db.select(User.is_active).where(User.username == "leaver"))
+
+
+def test_seed_demo_refuses_what_looks_like_a_real_deployment(databases, tmp_path):
+    from server import create_app
+
+    app = create_app(
+        {
+            "FIELDWORK_DATABASE_URL": databases.create(),
+            "FIELDWORK_INSTANCE_PATH": str(tmp_path),
+            "FIELDWORK_SECRET_KEY": "test",
+            "FIELDWORK_BASE_URL": "https://service.example.cn",
+            "TESTING": True,
+        }
+    )
+    try:
+        runner = app.test_cli_runner()
+        runner.invoke(args=["db", "upgrade"])
+        refused = runner.invoke(args=["seed-demo", "--orders", "2"])
+        assert refused.exit_code != 0
+        assert "looks like a real deployment" in refused.output
+        forced = runner.invoke(args=["seed-demo", "--orders", "2", "--force"])
+        assert forced.exit_code == 0, forced.output
+    finally:
+        dispose(app)

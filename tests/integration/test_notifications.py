@@ -234,3 +234,56 @@ def test_fcm_503_with_retry_after_is_retried_after_it(
     sent = [r.message["token"] for r in fcm.requests]
     assert sent.count(phones[0].push_token) == 1
     assert sent.count(phones[1].push_token) == 2  # refused once, then delivered
+
+
+def test_a_technician_who_switched_off_new_job_pushes_gets_none_but_emergencies(
+    fcm,
+    client,
+    create_work_order,
+    create_category,
+    technician_with_phones,
+    create_user,
+    api_headers,
+):
+    from server.models import Priority, TokenAudience
+
+    tech, phones = technician_with_phones
+    phone = api_headers(tech, TokenAudience.MOBILE)
+    response = client.patch(
+        "/api/mobile/v1/me/notification-preferences",
+        headers=phone,
+        json={"new_jobs": {"push": False}},
+    )
+    assert response.status_code == 200
+    assert response.json["new_jobs"] == {"push": False, "email": True}
+    assert response.json["job_changes"] == {"push": True, "email": True}
+    db.session.commit()
+
+    assign(create_work_order(), tech, create_user)
+    while relay.run_once("w"):
+        pass
+    assert fcm.requests == []
+
+    emergency = create_category(code="emergency", workflow_name="emergency_callout")
+    assign(create_work_order(category=emergency, priority=Priority.EMERGENCY), tech, create_user)
+    while relay.run_once("w"):
+        pass
+    assert sorted(r.message["token"] for r in fcm.requests) == sorted(p.push_token for p in phones)
+    assert all(r.message["notification"]["title"].startswith("紧急") for r in fcm.requests)
+
+
+def test_notification_preferences_reject_unknown_topics_and_channels(
+    client, create_user, api_headers
+):
+    from server.models import TokenAudience
+
+    phone = api_headers(create_user(Role.TECHNICIAN), TokenAudience.MOBILE)
+    url = "/api/mobile/v1/me/notification-preferences"
+    assert client.get(url, headers=phone).json == {
+        topic: {"push": True, "email": True}
+        for topic in ("new_jobs", "job_changes", "alerts", "digest")
+    }
+    for body in ({"weather": {"push": True}}, {"alerts": {"sms": True}}, {"alerts": {"push": 3}}):
+        response = client.patch(url, headers=phone, json=body)
+        assert response.status_code == 422, body
+        assert response.content_type == "application/problem+json"

@@ -10,6 +10,7 @@ from server.extensions import db
 from server.jobs import relay
 from server.models import Delivery, OutboxMessage, OutboxStatus
 from server.models.base import utcnow
+from server.services.outbox import redrive_message
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ def test_retry_later_backs_off_honours_retry_after_then_dead_letters(db_session,
         relay.run_once("w1")
     assert status_of(message_id).status is OutboxStatus.DEAD
     assert len(seen) == relay.MAX_ATTEMPTS
-    assert relay.redrive(message_id)
+    assert redrive_message(message_id)
     behaviour["raise"] = None
     db.session.commit()
     relay.run_once("w1")

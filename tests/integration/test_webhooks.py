@@ -54,6 +54,15 @@ class Receiver:
         return [json.loads(body)["event"]["kind"] for p, _h, body in self.requests if p == path]
 
 
+@pytest.fixture(autouse=True)
+def receivers_on_loopback_allowed(app, monkeypatch):
+    """These receivers run on 127.0.0.1, which production refuses (see the SSRF tests)."""
+    import dataclasses
+
+    settings = dataclasses.replace(app.config["FIELDWORK_SETTINGS"], webhook_allow_private=True)
+    monkeypatch.setitem(app.config, "FIELDWORK_SETTINGS", settings)
+
+
 @pytest.fixture
 def receiver():
     import server.jobs.tasks  # noqa: F401  (registers the tasks)
@@ -314,3 +323,50 @@ def test_bad_webhooks_are_refused(client, admin_headers, body, field):
     assert response.status_code == 422
     assert response.headers["Content-Type"] == "application/problem+json"
     assert field in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_webhooks_never_reach_internal_addresses_unless_allowed(
+    app, monkeypatch, receiver, assigned_order, host
+):
+    import dataclasses
+
+    settings = dataclasses.replace(app.config["FIELDWORK_SETTINGS"], webhook_allow_private=False)
+    monkeypatch.setitem(app.config, "FIELDWORK_SETTINGS", settings)
+    port = receiver.server.server_address[1]
+    create_webhook({"url": f"http://{host}:{port}/hook", "events": ["WorkOrderAssigned"]})
+    db.session.commit()
+    assigned_order()
+    while relay.run_once("w"):
+        pass
+    assert receiver.requests == []
+    dead = db.session.scalars(
+        db.select(OutboxMessage).where(OutboxMessage.action == "webhook")
+    ).all()
+    assert [m.status for m in dead] == [OutboxStatus.DEAD], dead[0].last_error
+    assert "internal address" in dead[0].last_error
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("8.8.8.8", True),
+        ("2001:4860:4860::8888", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),  # cloud metadata
+        ("100.64.0.1", False),  # carrier-grade NAT
+        ("0.0.0.0", False),  # noqa: S104 - an address under test, not a bind
+        ("::1", False),
+        ("fc00::1", False),
+        ("fe80::1%eth0", False),
+        ("::ffff:127.0.0.1", False),
+        ("224.0.0.1", False),
+    ],
+)
+def test_public_address_rules(address, public):
+    from server.notify.outbound_http import is_public_address
+
+    assert is_public_address(address) is public

@@ -60,6 +60,13 @@ ENDPOINTS = [
         False,
     ),
     ("DELETE", "/api/mobile/v1/devices/{device}", lambda w: {}, False),
+    ("GET", "/api/mobile/v1/me/notification-preferences", lambda w: {}, False),
+    (
+        "PATCH",
+        "/api/mobile/v1/me/notification-preferences",
+        lambda w: {"json": {"digest": {"email": False}}},
+        False,
+    ),
 ]
 PUBLIC = [
     ("POST", "/api/mobile/v1/auth/token"),

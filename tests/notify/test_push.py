@@ -451,3 +451,16 @@ def test_push_message_rejects_what_fcm_would(overrides: dict[str, Any]) -> None:
 def test_module_has_no_import_time_side_effects() -> None:
     assert not [app for app in firebase_admin._apps if app.startswith("fieldwork-push")]
     assert push.FCM_ENDPOINT == "https://fcm.googleapis.com"
+
+
+def test_close_works_inside_a_running_event_loop(service_account: Path, fcm: FakeFcm) -> None:
+    # Playwright's sync API, an async web server or a notebook may hold a loop in this thread.
+    import asyncio
+
+    sender = PushSender(str(service_account), endpoint=fcm.url)
+
+    async def close_from_a_coroutine() -> None:
+        sender.close()
+
+    asyncio.run(close_from_a_coroutine())
+    assert sender.app_name not in firebase_admin._apps

@@ -1,0 +1,1 @@
+"""Automatic dispatch: eligibility, recommendation and the day-plan optimizer (no Flask here)."""
