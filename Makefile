@@ -35,12 +35,14 @@ system-deps:
 	fi
 
 # What the tests need besides: Chromium (console browser tests), poppler-utils (pdftoppm,
-# pdftotext, pdffonts check the sheets), Dovecot (the real IMAP server of the intake tests).
+# pdftotext, pdffonts check the sheets), Dovecot (the real IMAP server of the intake tests),
+# pg_dump/pg_restore (the backup tests).
 test-system-deps: system-deps
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	command -v dovecot >/dev/null || missing="$$missing dovecot-imapd"; \
+	command -v pg_dump >/dev/null || missing="$$missing postgresql-client"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing system packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -22,6 +22,9 @@ def register_cli(app: Flask) -> None:
     from server.pdf_cli import pdf_cli
 
     app.cli.add_command(pdf_cli)
+    from server.backup import backup_cli
+
+    app.cli.add_command(backup_cli)
 
 
 @click.command("seed-demo")
