@@ -94,8 +94,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         configure_sqlite(db.engine)
 
+    from server.body_limits import install_body_limits
     from server.errors import register_error_handlers
     from server.headers import register_security_headers
+
+    install_body_limits(app)
 
     register_write_intent(app)
     register_error_handlers(app)

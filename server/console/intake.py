@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from server.body_limits import accepts_body
 from server.console import bp
 from server.console.forms import IntakeForm, priority_choices
 from server.console.helpers import locale_code, office_only
@@ -30,6 +31,8 @@ from server.services.work_orders import create_work_order
 SEARCH_LIMIT = 10
 #: Largest photo accepted at intake.
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
+#: A call's photos all together: the app's ceiling (a few phone photos).
+MAX_INTAKE_BODY = 32 * 1024 * 1024
 
 
 def search_customers(text: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
@@ -130,6 +133,7 @@ def find_duplicate(site_id: int, category_id: int) -> WorkOrder | None:
 
 
 @bp.route("/intake", methods=["GET", "POST"])
+@accepts_body(MAX_INTAKE_BODY)
 @office_only
 def intake() -> Response | str | tuple[str, int]:
     """Show the intake form and open the work order."""

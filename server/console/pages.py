@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from server.body_limits import FORM_OVERHEAD, accepts_body
 from server.console import bp
 from server.console.helpers import deadline_status, office_only, state_label
 from server.console.views import local_day_bounds, local_today
@@ -240,6 +241,7 @@ def technician_photo(user_id: int) -> Response:
 
 
 @bp.post("/technicians/<int:user_id>/photo")
+@accepts_body(MAX_BYTES + FORM_OVERHEAD)
 @office_only
 def technician_photo_upload(user_id: int) -> Response:
     """Make the uploaded image the technician's photo; refusals are flashed, nothing changes."""

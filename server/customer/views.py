@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from server.body_limits import accepts_body
 from server.customer import bp
 from server.customer.forms import ProblemForm, RequestForm, SurveyForm
 from server.extensions import blob_store, client_address, db, limiter, sqlite_write_intent
@@ -44,6 +45,8 @@ log = logging.getLogger("fieldwork.customer")
 LANGUAGES = ("en", "zh_CN")
 #: Public request form submissions per client address.
 REQUEST_LIMIT = "5/hour"
+#: Anyone may post the public form: a few phone photos, not the 32 MB the console takes.
+PUBLIC_REQUEST_BODY = 20 * 1024 * 1024
 #: Survey answers and problem reports per client address.
 PAGE_POST_LIMIT = "20/hour"
 
@@ -249,6 +252,7 @@ def _request_form_page(form: RequestForm, status: int, errors: dict[str, list[st
 
 
 @bp.route("/request", methods=["GET", "POST"])
+@accepts_body(PUBLIC_REQUEST_BODY)
 @limiter.limit(REQUEST_LIMIT, key_func=client_address, methods=["POST"])
 def request_form() -> Response:
     """Show the public request form and open a work order from it."""

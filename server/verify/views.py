@@ -14,6 +14,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from server.body_limits import FORM_OVERHEAD, accepts_body
 from server.extensions import csrf, limiter
 from server.services.completion_sheets import (
     Verification,
@@ -56,6 +57,7 @@ def show_document(document_id: str) -> tuple[str, int]:
 
 
 @bp.post("/verify/<document_id>")
+@accepts_body(MAX_UPLOAD + FORM_OVERHEAD)
 @csrf.exempt  # reads an upload and changes nothing: no forged request can do harm
 @limiter.limit("30/minute")
 def check_upload(document_id: str) -> tuple[str, int]:
