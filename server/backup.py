@@ -45,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from server.services.erasure import BLOB_KEY_COLUMNS, referenced_blob_keys
 from server.storage import KEY_PATTERN, BlobNotFoundError, BlobStore, StorageError
 
 FORMAT_NAME = "fieldwork-backup"
@@ -53,14 +54,6 @@ MANIFEST_NAME = "manifest.json"
 SQLITE_DUMP_NAME = "database.sqlite3"
 POSTGRES_DUMP_NAME = "database.pgdump"
 BLOBS_FOLDER = "blobs"
-
-#: Every column holding a blob key. A new one must be added here, or backups would not
-#: check that its blobs were kept (tests/integration/test_backup.py guards this).
-BLOB_KEY_COLUMNS: Mapping[str, tuple[str, ...]] = {
-    "attachments": ("storage_key", "display_key", "thumbnail_key"),
-    "completion_sheets": ("storage_key",),
-    "technician_profiles": ("photo_key",),
-}
 
 #: Tables the migrations themselves fill (reference data): rows there are not "data" when
 #: restore decides whether the target database is empty.
@@ -147,28 +140,6 @@ def row_counts(connection: Connection) -> dict[str, int]:
         name: int(connection.execute(select(func.count()).select_from(table(name))).scalar_one())
         for name in names
     }
-
-
-def referenced_blob_keys(connection: Connection) -> dict[str, str]:
-    """Return every blob key the rows name, with the first ``table.column`` naming it."""
-    inspector = inspect(connection)
-    tables = set(inspector.get_table_names())
-    found: dict[str, str] = {}
-    for table_name, columns in BLOB_KEY_COLUMNS.items():
-        if table_name not in tables:
-            continue  # a backup of an older schema revision
-        present = {c["name"] for c in inspector.get_columns(table_name)}
-        for column_name in columns:
-            if column_name not in present:
-                continue
-            keys = connection.scalars(
-                select(column(column_name, String))
-                .select_from(table(table_name))
-                .where(column(column_name, String).is_not(None))
-            )
-            for key in keys:
-                found.setdefault(str(key), f"{table_name}.{column_name}")
-    return found
 
 
 def alembic_revision(connection: Connection) -> list[str]:

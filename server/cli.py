@@ -25,6 +25,10 @@ def register_cli(app: Flask) -> None:
     from server.backup import backup_cli
 
     app.cli.add_command(backup_cli)
+    from server.erasure_cli import erase_cli, storage_cli
+
+    app.cli.add_command(erase_cli)
+    app.cli.add_command(storage_cli)
 
 
 @click.command("seed-demo")

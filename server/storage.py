@@ -14,6 +14,7 @@ import re
 import secrets
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
@@ -63,6 +64,10 @@ class BlobStore(Protocol):
 
     def size(self, key: str) -> int:
         """Return the size in bytes of the blob under ``key``."""
+        ...
+
+    def modified_at(self, key: str) -> datetime:
+        """Return when the blob under ``key`` was written (UTC)."""
         ...
 
 
@@ -134,6 +139,16 @@ class LocalBlobStore:
                 for name in _children(folder, KEY_PATTERN, directories=False):
                     if name[0:2] == first and name[2:4] == second:
                         yield name
+
+    def modified_at(self, key: str) -> datetime:
+        """Return when the blob under ``key`` was written (UTC)."""
+        path = self._path(key)
+        try:
+            return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        except FileNotFoundError as exc:
+            raise BlobNotFoundError(f"no blob stored under {key}") from exc
+        except OSError as exc:
+            raise StorageError(f"could not read blob {key}") from exc
 
     def size(self, key: str) -> int:
         """Return the size in bytes of the blob under ``key``."""

@@ -177,6 +177,14 @@ def sweep_uploads(now: datetime) -> int:
     return int(sweep_expired_uploads(now))
 
 
+def sweep_orphan_blobs_job(now: datetime) -> int:
+    """Delete stored files that no row names: left by a crash or a failed erasure."""
+    from server.extensions import blob_store
+    from server.services.erasure import sweep_orphan_blobs
+
+    return len(sweep_orphan_blobs(blob_store(), now=now))
+
+
 def sweep_deadlines_job(now: datetime) -> int:
     """Fire the deadline warnings, breaches and escalation steps that are due, batch by batch."""
     from server.services.escalation import sweep_all
@@ -219,6 +227,7 @@ JOBS = [
     PeriodicJob("cleanup.tokens", timedelta(hours=6), cleanup_tokens),
     PeriodicJob("sync.prune_feed", timedelta(hours=6), prune_job_feed),
     PeriodicJob("uploads.sweep", timedelta(hours=1), sweep_uploads),
+    PeriodicJob("storage.sweep_orphans", timedelta(days=1), sweep_orphan_blobs_job),
     PeriodicJob("devices.prune", timedelta(days=1), prune_devices),
     PeriodicJob("deadlines.sweep", timedelta(minutes=1), sweep_deadlines_job),
     PeriodicJob("intake.imap", timedelta(minutes=1), poll_imap_job),
