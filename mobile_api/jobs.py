@@ -48,6 +48,52 @@ RECENT = timedelta(days=14)
 # --- Serialisation ---------------------------------------------------------------------------
 
 
+def site_body(
+    site_id: int,
+    address: str,
+    district: str | None,
+    city: str | None,
+    latitude: float | None,
+    longitude: float | None,
+    access_notes: str | None,
+    *,
+    closed: bool,
+) -> dict[str, Any]:
+    """Return where the job is; once it is closed, only the district and city (G1).
+
+    A technician needs the street, the door code and the customer's phone while the job is
+    theirs to do, not for the 14 days a closed job stays in "recent" (nor on a lost phone).
+    """
+    return {
+        "id": site_id,
+        "address": None if closed else address,
+        "district": district,
+        "city": city,
+        "latitude": None if closed else latitude,
+        "longitude": None if closed else longitude,
+        "access_notes": None if closed else access_notes,
+    }
+
+
+def customer_body(order: WorkOrder) -> dict[str, Any]:
+    """Return the customer and contacts; phone numbers and e-mail only while the job is open."""
+    closed = order.closed_at is not None
+    return {
+        "id": order.customer.id,
+        "name": order.customer.name,
+        "preferred_locale": order.customer.preferred_locale,
+        "contacts": [
+            {
+                "name": contact.name,
+                "phone": None if closed else contact.phone,
+                "email": None if closed else contact.email,
+                "is_primary": contact.is_primary,
+            }
+            for contact in order.customer.contacts
+        ],
+    }
+
+
 def job_summary(order: WorkOrder, locale: str) -> dict[str, Any]:
     """Return the list representation of a job (datetimes as objects)."""
     site = order.site
@@ -64,15 +110,16 @@ def job_summary(order: WorkOrder, locale: str) -> dict[str, Any]:
         "customer_name": order.customer.name,
         "site": None
         if site is None
-        else {
-            "id": site.id,
-            "address": site.address,
-            "district": site.district,
-            "city": site.city,
-            "latitude": site.latitude,
-            "longitude": site.longitude,
-            "access_notes": site.access_notes,
-        },
+        else site_body(
+            site.id,
+            site.address,
+            site.district,
+            site.city,
+            site.latitude,
+            site.longitude,
+            site.access_notes,
+            closed=order.closed_at is not None,
+        ),
         "scheduled_start_at": order.scheduled_start_at,
         "scheduled_end_at": order.scheduled_end_at,
         "deadlines": {
@@ -130,7 +177,7 @@ def job_detail(order: WorkOrder, user: User) -> dict[str, Any]:
     asset = order.asset
     return job_summary(order, locale) | {
         "description": order.description,
-        "customer": order.customer,
+        "customer": customer_body(order),
         "asset": None
         if asset is None
         else {
@@ -214,6 +261,7 @@ _SUMMARY_COLUMNS = (
     Site.latitude,
     Site.longitude,
     Site.access_notes,
+    WorkOrder.closed_at,
     WorkOrder.scheduled_start_at,
     WorkOrder.scheduled_end_at,
     WorkOrder.respond_by,
@@ -249,15 +297,16 @@ def _summaries(query: Any, locale: str) -> list[dict[str, Any]]:
             "customer_name": row.customer_name,
             "site": None
             if row.site_id is None
-            else {
-                "id": row.site_id,
-                "address": row.address,
-                "district": row.district,
-                "city": row.city,
-                "latitude": row.latitude,
-                "longitude": row.longitude,
-                "access_notes": row.access_notes,
-            },
+            else site_body(
+                row.site_id,
+                row.address,
+                row.district,
+                row.city,
+                row.latitude,
+                row.longitude,
+                row.access_notes,
+                closed=row.closed_at is not None,
+            ),
             "scheduled_start_at": _iso(row.scheduled_start_at),
             "scheduled_end_at": _iso(row.scheduled_end_at),
             "deadlines": {

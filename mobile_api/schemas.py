@@ -173,12 +173,17 @@ class SiteSchema(Schema):
     """Where to go."""
 
     id = fields.Integer()
-    address = fields.String()
+    address = fields.String(
+        allow_none=True, metadata={"description": "Street address; null once the job is closed."}
+    )
     district = fields.String(allow_none=True)
     city = fields.String(allow_none=True)
-    latitude = fields.Float(allow_none=True)
-    longitude = fields.Float(allow_none=True)
-    access_notes = fields.String(allow_none=True, metadata={"description": "Door codes, parking."})
+    latitude = fields.Float(allow_none=True, metadata={"description": "Null once closed."})
+    longitude = fields.Float(allow_none=True, metadata={"description": "Null once closed."})
+    access_notes = fields.String(
+        allow_none=True,
+        metadata={"description": "Door codes, parking; null once the job is closed."},
+    )
 
 
 class DeadlinesSchema(Schema):
@@ -231,8 +236,14 @@ class ContactSchema(Schema):
     """Whom to call."""
 
     name = fields.String()
-    phone = fields.String(allow_none=True)
-    email = fields.String(allow_none=True)
+    phone = fields.String(
+        allow_none=True,
+        metadata={"description": "Only while the job is open: null once it is closed."},
+    )
+    email = fields.String(
+        allow_none=True,
+        metadata={"description": "Only while the job is open: null once it is closed."},
+    )
     is_primary = fields.Boolean()
 
 

@@ -420,6 +420,9 @@ def apply_transition(
         raise Refused("transition_refused", reasons[0]["message"], reasons=reasons)
     values, side_effects = _split_actions(order, outcome, payload, now)
     values.update(state=outcome.to_state, state_entered_at=now, updated_at=now)
+    if order.closed_at is not None and not definition.states[outcome.to_state].is_terminal:
+        # Reopened: open again for every list, sweep and phone that only looks at open orders.
+        values["closed_at"] = None
     if order.owner_id is None and actor is not None and actor.role is not Role.TECHNICIAN:
         values["owner_id"] = actor.id
     severity = outcome.event.data.get("severity")
