@@ -373,11 +373,20 @@ def list_jobs() -> Response | tuple[str, int, dict[str, str]]:
     now = utcnow()
     # Read the feed position first: anything that commits later has a higher number.
     seq = current_cursor(user.id)
+    # The language is part of the page: states and categories are named in it.
     if "since" in args:
-        etag = _etag(user.id, seq, "since", args["since"], args["limit"])
+        etag = _etag(user.id, user.locale, seq, "since", args["since"], args["limit"])
     else:
         # today/upcoming/recent move with the calendar even when nothing changes.
-        etag = _etag(user.id, seq, args["scope"], args.get("page"), args["limit"], _local_day(now))
+        etag = _etag(
+            user.id,
+            user.locale,
+            seq,
+            args["scope"],
+            args.get("page"),
+            args["limit"],
+            _local_day(now),
+        )
     if request.if_none_match.contains_weak(etag.removeprefix("W/").strip('"')):
         return "", 304, {"ETag": etag}
     page = (

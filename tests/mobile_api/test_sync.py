@@ -73,6 +73,26 @@ def test_etag_gives_304_until_something_changes(
     assert changed.status_code == 200
 
 
+def test_switching_language_is_not_answered_304_with_the_old_names(
+    client, phone, create_work_order, tech, assign
+):
+    assign(create_work_order(), tech)
+    tech.locale = "en"
+    db.session.flush()
+    first = client.get("/api/mobile/v1/jobs", headers=phone)
+    tech.locale = "zh_CN"
+    db.session.flush()
+
+    again = client.get(
+        "/api/mobile/v1/jobs", headers=phone | {"If-None-Match": first.headers["ETag"]}
+    )
+
+    assert again.status_code == 200
+    assert (
+        again.get_json()["items"][0]["state_label"] != first.get_json()["items"][0]["state_label"]
+    )
+
+
 def test_unknown_or_pruned_cursor_is_gone(client, phone, create_work_order, tech, assign):
     assign(create_work_order(), tech)
     assert client.get("/api/mobile/v1/jobs?since=999999", headers=phone).status_code == 410
