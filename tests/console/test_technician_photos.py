@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import struct
-import zlib
 
 import pytest
 from PIL import Image
@@ -15,6 +13,7 @@ from server.images import MAX_BYTES
 from server.models import Role
 from server.services.technician_photos import technician_photo
 from tests.factories import PASSWORD
+from tests.images import bomb_png, gif_bytes
 
 
 def csrf_token(client, path="/login"):
@@ -47,29 +46,6 @@ def png_bytes(size=(400, 400)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, (20, 160, 60)).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-def gif_bytes() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 40), (1, 2, 3)).save(buffer, "GIF")
-    return buffer.getvalue()
-
-
-def bomb_png() -> bytes:
-    """A tiny PNG whose header declares 50,000 x 50,000 pixels."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    ihdr = struct.pack(">IIBBBBB", 50_000, 50_000, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 100))
-        + chunk(b"IEND", b"")
-    )
 
 
 def upload(client, token, user_id, data, filename="photo.jpg"):

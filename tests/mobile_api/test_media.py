@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import io
-import struct
-import zlib
 
 import pytest
 from PIL import Image
 
 from server.extensions import blob_store, db
 from server.models import Attachment, AttachmentKind
+from tests.images import bomb_png
 from tests.mobile_api.conftest import jpeg_bytes, new_id, png_bytes
 
 
@@ -110,28 +109,13 @@ def test_served_photos_carry_no_location_but_the_row_keeps_it(client, phone, job
     assert row.latitude == pytest.approx(31.2333, abs=1e-3)
 
 
-def huge_png_header() -> bytes:
-    def chunk(kind, data):
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    ihdr = struct.pack(">IIBBBBB", 50_000, 50_000, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 100))
-        + chunk(b"IEND", b"")
-    )
-
-
 @pytest.mark.parametrize(
     ("name", "data", "filename", "status"),
     [
         ("html-renamed-jpg", b"<html><script>alert(1)</script></html>", "x.jpg", 415),
         ("gif-not-allowed", None, "x.gif", 415),
         ("truncated-jpeg", "truncated", "x.jpg", 422),
-        ("decompression-bomb", huge_png_header(), "bomb.png", 422),
+        ("decompression-bomb", bomb_png(), "bomb.png", 422),
         ("path-in-filename", "ok-image", "../../etc/passwd", 201),
         ("empty-file", b"", "x.jpg", 415),
     ],
