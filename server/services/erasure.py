@@ -24,6 +24,7 @@ from server.models import Attachment, Customer, OutboxMessage, WorkOrder
 from server.models.base import utcnow
 from server.models.customer_portal import IntakeMessage
 from server.models.documents import CompletionSheet
+from server.services.job_feed import force_full_sync, technicians_of
 from server.storage import BlobStore, StorageError
 
 log = logging.getLogger("fieldwork.erasure")
@@ -83,6 +84,12 @@ def erase_work_orders(order_ids: Sequence[int]) -> list[str]:
         select(CompletionSheet.storage_key).where(CompletionSheet.work_order_id.in_(ids))
     ).all()
     db.session.flush()
+    phones: set[int] = set()
+    for order_id, assignee_id in db.session.execute(
+        select(WorkOrder.id, WorkOrder.assignee_id).where(WorkOrder.id.in_(ids))
+    ):
+        phones |= technicians_of(order_id, assignee_id)
+    force_full_sync(phones)
     # Not reached by the cascade (their link is SET NULL) but they hold contact details,
     # and a queued survey or reminder must not go out to someone who was erased.
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.work_order_id.in_(ids)))

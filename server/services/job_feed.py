@@ -71,6 +71,22 @@ def record_job_change(
         db.session.execute(insert(JobFeedEntry), rows)
 
 
+def force_full_sync(technician_ids: Iterable[int]) -> None:
+    """Make the technicians' phones do a full sync at their next pull.
+
+    For an order that is erased: its feed entries go with it, so no entry could tell the
+    phone to drop it. Moving the pruned mark past every cursor handed out answers the next
+    delta pull 410, and the full sync that follows no longer lists the order.
+    """
+    for technician_id in sorted(set(technician_ids)):
+        seq = _next_seq(technician_id)
+        db.session.execute(
+            update(JobFeedCounter)
+            .where(JobFeedCounter.technician_id == technician_id)
+            .values(pruned_through=seq)
+        )
+
+
 def note_order_changed(order: WorkOrder) -> None:
     """Tell everyone who has ``order`` on their phone that it changed."""
     record_job_change(order.id, upsert_for=technicians_of(order.id, order.assignee_id))

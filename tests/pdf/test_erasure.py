@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.jobs import scheduler
-from server.models import Attachment, Customer, OutboxMessage, WorkOrder
+from server.models import Attachment, Customer, OutboxMessage, User, WorkOrder
 from server.models.base import utcnow
 from server.models.documents import CompletionSheet
+from server.models.enums import TokenAudience
 from server.services.completion_sheets import completion_event, issue_completion_sheet
 from server.services.erasure import (
     delete_blobs,
@@ -150,3 +151,22 @@ def test_the_cli_erases_an_order_and_reports_the_sweep(app, complete_order, phon
 def test_the_scheduler_sweeps_orphans_daily():
     jobs = {job.id: job for job in scheduler.JOBS}
     assert jobs["storage.sweep_orphans"].every == timedelta(days=1)
+
+
+def test_the_technicians_phone_drops_an_erased_order_at_its_next_pull(
+    client, complete_order, phone_jpegs, store, api_headers
+):
+    order, _ = complete_order("en", photos=phone_jpegs[:1])
+    phone = api_headers(db.session.get(User, order.assignee_id), TokenAudience.MOBILE)
+    first = client.get("/api/mobile/v1/jobs", headers=phone).get_json()
+    assert order.id in {job["id"] for job in first["items"]}
+
+    delete_blobs(store, erase_work_orders([order.id]))
+    db.session.flush()
+
+    delta = client.get(f"/api/mobile/v1/jobs?since={first['sync_cursor']}", headers=phone)
+    assert delta.status_code == 410  # the app answers with a full sync
+    full = client.get("/api/mobile/v1/jobs", headers=phone).get_json()
+    assert order.id not in {job["id"] for job in full["items"]}
+    again = client.get(f"/api/mobile/v1/jobs?since={full['sync_cursor']}", headers=phone)
+    assert again.status_code == 200
