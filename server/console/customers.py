@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
 
 from server.console import bp
-from server.console.helpers import deadline_status, office_only
+from server.console.forms import EraseCustomerForm
+from server.console.helpers import admin_only, deadline_status, office_only
 from server.console.intake import search_customers
 from server.extensions import db
-from server.models import Customer, WorkOrder
+from server.logs import security_event
+from server.models import Customer, Role, WorkOrder
 from server.models.base import utcnow
 from server.services.customers import load_customer_file
+from server.services.erasure import delete_blobs, erase_customer
 
 #: Most orders the customer file lists.
 FILE_ORDERS = 500
@@ -124,4 +130,35 @@ def customer_file(customer_id: int) -> str:
         rating_count=len(ratings),
         problems=_problem_reports(customer),
         complaints=[o for o in orders if o.workflow_name == "complaint"],
+        erase_form=EraseCustomerForm() if current_user.role == Role.ADMIN else None,
     )
+
+
+@bp.post("/customers/<int:customer_id>/erase")
+@admin_only
+def customer_erase(customer_id: int) -> Response | tuple[str, int]:
+    """Erase the customer, every order and every file of theirs (a right-to-be-forgotten request).
+
+    The admin types the customer's name: a slip of the mouse must not erase anyone.
+    """
+    customer = db.session.get(Customer, customer_id)
+    if customer is None:
+        abort(404)
+    form = EraseCustomerForm()
+    if not form.validate_on_submit() or form.confirm_name.data.strip() != customer.name:
+        flash(_("Nothing was erased: type the customer's name exactly as shown."), "error")
+        return redirect(url_for("console.customer_file", customer_id=customer_id) + "#erase")
+    name = customer.name
+    keys = erase_customer(customer)
+    db.session.commit()
+    left = delete_blobs(current_app.extensions["fieldwork.blob_store"], keys)
+    security_event("data.erased", object=f"customer={customer_id}", files=len(keys))
+    flash(
+        _(
+            "%(name)s and everything about them were erased (%(count)d files).",
+            name=name,
+            count=len(keys) - len(left),
+        ),
+        "ok",
+    )
+    return redirect(url_for("console.customer_list"))

@@ -192,5 +192,13 @@ class UserActiveForm(FlaskForm):
     active = HiddenField(validators=[DataRequired(), AnyOf(["0", "1"])])
 
 
+class EraseCustomerForm(FlaskForm):
+    """Erase a customer for good: the admin types the customer's name to confirm."""
+
+    confirm_name = StringField(
+        _l("Type the customer's name to confirm"), validators=[DataRequired()]
+    )
+
+
 class RedriveForm(FlaskForm):
     """Retry a dead outbox message."""
