@@ -35,6 +35,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave PostgreSQL-only tests out of the SQLite run (CI's PostgreSQL run is mandatory)."""
+    if config.getoption("--db") == "postgresql":
+        return
+    kept = [item for item in items if item.get_closest_marker("postgresql_only") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+
+
 def postgres_admin_url() -> str:
     """Return the URL of a PostgreSQL database we may create test databases from."""
     url = os.environ.get("FIELDWORK_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)

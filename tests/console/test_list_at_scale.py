@@ -16,10 +16,11 @@ from tests.conftest import build_app, dispose
 MAX_STATEMENTS = 12
 
 
+pytestmark = pytest.mark.postgresql_only  # the acceptance point names PostgreSQL
+
+
 @pytest.fixture(scope="module")
-def big_app(request, databases, tmp_path_factory):
-    if request.config.getoption("--db") != "postgresql":
-        pytest.skip("the 100,000-order list is a PostgreSQL acceptance point")
+def big_app(databases, tmp_path_factory):
     url = databases.create()
     app = build_app(url, tmp_path_factory.mktemp("big"))
     load(make_url(url).set(drivername="postgresql").render_as_string(False), 100_000)

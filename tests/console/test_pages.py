@@ -365,7 +365,6 @@ def test_a_resend_over_the_daily_cap_is_explained(client, office, create_work_or
 
 
 def test_resending_a_sheet_of_an_unfinished_order_is_explained(client, office, create_work_order):
-    pytest.importorskip("server.services.completion_sheets")
     user, token = office
     order = create_work_order(actor=user)
     response = client.post(
@@ -416,7 +415,6 @@ def test_intake_takes_photos_and_refuses_what_is_not_one(
 def test_day_plan_proposal_is_shown_and_applied_in_part(
     app, client, office, create_user, create_customer, create_work_order, monkeypatch
 ):
-    pytest.importorskip("server.services.dispatch")
     monkeypatch.setitem(app.config, "CONSOLE_DAY_PLAN_SECONDS", 0.3)
     user, token = office
     near, far = create_user(Role.TECHNICIAN), create_user(Role.TECHNICIAN)

@@ -344,10 +344,9 @@ def test_a_failed_backup_leaves_nothing_that_looks_complete(fresh_app, tmp_path)
     assert list(destination.iterdir()) == []
 
 
+@pytest.mark.postgresql_only  # pg_dump is only used for PostgreSQL
 def test_a_missing_pg_dump_is_a_clear_error(fresh_app, tmp_path, monkeypatch):
     app = fresh_app()
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        pytest.skip("pg_dump is only used for PostgreSQL")
     monkeypatch.setattr("server.backup.shutil.which", lambda name: None)
 
     result = invoke(app, "create", str(tmp_path / "backups"))

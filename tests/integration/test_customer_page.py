@@ -256,10 +256,9 @@ def test_the_completion_sheet_downloads_byte_for_byte_through_its_own_link_only(
     import hashlib
 
     from server.extensions import blob_store
-    from server.models import WorkOrderEvent
+    from server.models import WorkOrderEvent, documents
     from server.storage import new_key
 
-    documents = pytest.importorskip("server.models.documents")
     order_a, order_b = two_orders
     pdf = b"%PDF-1.7\n% signed sheet of " + order_a.number.encode() + b"\n%%EOF\n"
     key = new_key()
