@@ -155,3 +155,34 @@ def api_headers(db_session: Any) -> Callable[[User], dict[str, str]]:
         return {"Authorization": f"Bearer {pair.access_token}"}
 
     return factory
+
+
+def add_completion_evidence(order: WorkOrder, technician: User, **report: Any) -> None:
+    """Give an order in progress what completing it requires: a photo, a signature, a report.
+
+    Rows only (the bytes are not stored): for tests about what happens after completion.
+    """
+    from server.models import Attachment, AttachmentKind, FieldReport
+
+    for kind in (AttachmentKind.PHOTO, AttachmentKind.SIGNATURE):
+        db.session.add(
+            Attachment(
+                work_order_id=order.id,
+                kind=kind,
+                content_type="image/png",
+                size=1,
+                sha256=f"{order.id:064d}",
+                storage_key=f"test/{order.id}/{kind}",
+                uploaded_by_id=technician.id,
+            )
+        )
+    db.session.add(
+        FieldReport(
+            work_order_id=order.id,
+            visit_id=order.current_visit.id,
+            resolution_code="fixed",
+            reported_by_id=technician.id,
+            **report,
+        )
+    )
+    db.session.flush()

@@ -18,9 +18,6 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import (
-    Attachment,
-    AttachmentKind,
-    FieldReport,
     Role,
     Survey,
 )
@@ -34,6 +31,7 @@ from server.services.reports import (
 from server.services.surveys import answer_survey, schedule_followup, send_due_surveys
 from server.services.work_orders import apply_transition
 from server.services.work_orders import create_work_order as open_order
+from tests.factories import add_completion_evidence
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOVEMBER = ReportFilters(start=date(2026, 11, 1), end=date(2026, 11, 30))
@@ -116,28 +114,7 @@ def run_order(
     apply_transition(order, "start_work", tech, {}, order.version, now=when)
     if complete is None:
         return order
-    for kind in (AttachmentKind.PHOTO, AttachmentKind.SIGNATURE):
-        db.session.add(
-            Attachment(
-                work_order_id=order.id,
-                kind=kind,
-                content_type="image/png",
-                size=1,
-                sha256=f"{order.id:064d}",
-                storage_key=f"test/{order.id}/{kind}",
-                uploaded_by_id=tech.id,
-            )
-        )
-    db.session.add(
-        FieldReport(
-            work_order_id=order.id,
-            visit_id=order.current_visit.id,
-            resolution_code="fixed",
-            follow_up_needed=follow_up,
-            reported_by_id=tech.id,
-        )
-    )
-    db.session.flush()
+    add_completion_evidence(order, tech, follow_up_needed=follow_up)
     apply_transition(
         order, "complete", tech, {"resolution_code": "fixed"}, order.version, now=created + complete
     )

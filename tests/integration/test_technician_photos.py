@@ -9,7 +9,7 @@ from PIL import Image
 
 from server.extensions import blob_store, db
 from server.images import MAX_BYTES
-from server.models import Attachment, AttachmentKind, FieldReport, Role
+from server.models import Role
 from server.services.attachments import AttachmentRejected
 from server.services.customer_portal import issue_customer_link, revoke_customer_link
 from server.services.errors import NotFound
@@ -20,6 +20,7 @@ from server.services.technician_photos import (
     technician_photo,
 )
 from server.services.work_orders import apply_transition
+from tests.factories import add_completion_evidence
 from tests.images import bomb_png, gif_bytes
 
 
@@ -265,27 +266,7 @@ def test_no_photo_unless_the_technician_is_on_the_way(client, trip, transitions)
 def test_no_photo_once_the_work_is_completed(client, trip):
     order, technician = trip["order"], trip["tech"]
     trip["move"]("assign", "accept", "start_travel", "arrive", "start_work")
-    for kind in (AttachmentKind.PHOTO, AttachmentKind.SIGNATURE):
-        db.session.add(
-            Attachment(
-                work_order_id=order.id,
-                kind=kind,
-                content_type="image/png",
-                size=1,
-                sha256=f"{order.id:064d}",
-                storage_key=f"test/{order.id}/{kind}",
-                uploaded_by_id=technician.id,
-            )
-        )
-    db.session.add(
-        FieldReport(
-            work_order_id=order.id,
-            visit_id=order.current_visit.id,
-            resolution_code="fixed",
-            reported_by_id=technician.id,
-        )
-    )
-    db.session.flush()
+    add_completion_evidence(order, technician)
     apply_transition(order, "complete", technician, {"resolution_code": "fixed"}, order.version)
     assert order.state == "completed"
 
