@@ -8,19 +8,30 @@ FLASK := $(BIN)/flask --app server
 PYTEST_WORKERS ?= 2
 POSTGRES_URL ?= $(or $(FIELDWORK_TEST_POSTGRES_URL),postgresql://postgres@127.0.0.1:5432/postgres)
 
-.PHONY: run serve test lint format test-sqlite test-postgres system-deps test-system-deps translations clean bench-deps
+.PHONY: run serve test lint format test-sqlite test-postgres system-deps test-system-deps translations clean bench-deps lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.requirements: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+$(VENV)/.requirements: requirements.txt requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt -c requirements.lock
 	touch $@
 
-$(VENV)/.requirements-dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.requirements-dev: requirements.txt requirements-dev.txt requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt -c requirements.lock
 	touch $@ $(VENV)/.requirements
+
+# Re-resolve every version into requirements.lock in a throw-away venv (after editing a
+# requirements file, or to take new releases on purpose).
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -r requirements-dev.txt
+	{ sed -n '1,3p' requirements.lock; .lock-venv/bin/pip freeze --exclude-editable; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+	rm -rf .lock-venv
 
 # What the OS must provide for PDFs: Pango (WeasyPrint) and a CJK font. Installed when missing.
 system-deps:
@@ -103,7 +114,7 @@ test: lint
 
 # wrk drives the HTTP benchmarks (python -m bench.mobile_sync). Installed when missing.
 bench-deps: $(VENV)/.requirements-dev
-	$(BIN)/pip install --quiet -r requirements-bench.txt
+	$(BIN)/pip install --quiet -r requirements-bench.txt -c requirements.lock
 	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; }
 
