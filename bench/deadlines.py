@@ -31,7 +31,7 @@ SELECT 'WO-B-' || lpad(g::text, 9, '0'), %(category)s, 'repair', 1, 'new',
     %(now)s - interval '2 hours', 'normal', 'phone', 'Bench order ' || g, %(customer)s,
     %(user)s, %(user)s, %(now)s + interval '1 hour', %(now)s - interval '2 hours',
     %(now)s - interval '2 hours', 1
-FROM generate_series(%(first)s, %(last)s) AS g
+FROM generate_series(%(first)s::int, %(last)s::int) AS g
 """
 
 # The first ``due`` orders of the range are past warning and breach; the others warn at
@@ -55,28 +55,43 @@ WHERE w.number BETWEEN 'WO-B-' || lpad(%(first)s::text, 9, '0')
 """
 
 
-def _seed(app):
-    """Commit a dispatcher, a manager, a category, a customer and a two-step policy."""
+def add_escalation_setup(prefix: str) -> tuple[Any, Any, Any, Any]:
+    """Add (and flush, not commit) what a deadline sweep needs; return the four rows.
+
+    A dispatcher and a manager named ``<prefix>-dispatcher`` / ``<prefix>-manager``, a repair
+    category ``<PREFIX>-SLA`` with a one-hour respond policy whose ladder notifies the
+    dispatcher at the warning and the supervisor at the breach, and a customer. Shared by
+    this benchmark and the two-scheduler race test, so both sweep the same ladder. Call it
+    inside an app context.
+    """
     from server.extensions import db
     from server.models import Category, DeadlinePolicy, EscalationStep, Role
     from server.services.customers import create_customer
     from server.services.users import create_user
 
+    dispatcher = create_user(
+        username=f"{prefix}-dispatcher", password="", role=Role.DISPATCHER, password_hash="-"
+    )
+    create_user(username=f"{prefix}-manager", password="", role=Role.MANAGER, password_hash="-")
+    code = f"{prefix.upper()}-SLA"
+    category = Category(code=code, name_en="AC repair", name_zh="空调维修", workflow_name="repair")
+    customer = create_customer({"name": "王建国"}, actor=None)
+    policy = DeadlinePolicy(name_en=code, name_zh=code, category_code=code, respond_within="1h")
+    policy.steps = [
+        EscalationStep(clock="respond", trigger="warning", actions=["notify_dispatcher"]),
+        EscalationStep(clock="respond", trigger="breach", actions=["notify_supervisor"]),
+    ]
+    db.session.add_all([category, policy])
+    db.session.flush()
+    return dispatcher, category, customer, policy
+
+
+def _seed(app: Any) -> dict[str, int]:
+    """Commit the escalation setup; return the ids the bulk load refers to."""
+    from server.extensions import db
+
     with app.app_context():
-        user = create_user(username="bench-d", password="", role=Role.DISPATCHER, password_hash="-")
-        create_user(username="bench-m", password="", role=Role.MANAGER, password_hash="-")
-        category = Category(
-            code="BENCH-SLA", name_en="Bench", name_zh="基准", workflow_name="repair"
-        )
-        customer = create_customer({"name": "Bench"}, actor=None)
-        policy = DeadlinePolicy(
-            name_en="Bench", name_zh="基准", category_code="BENCH-SLA", respond_within="1h"
-        )
-        policy.steps = [
-            EscalationStep(clock="respond", trigger="warning", actions=["notify_dispatcher"]),
-            EscalationStep(clock="respond", trigger="breach", actions=["notify_supervisor"]),
-        ]
-        db.session.add_all([category, policy])
+        user, category, customer, policy = add_escalation_setup("bench")
         db.session.commit()
         return {
             "category": category.id,

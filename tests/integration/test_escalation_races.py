@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
+from bench.deadlines import add_escalation_setup
 from tests.conftest import dispose
 from tests.integration.races import make_app
 
@@ -31,34 +32,12 @@ def seed_due_orders(app, count: int) -> None:
     """Commit ``count`` open orders whose respond clocks are past warning and breach."""
     from server.extensions import db
     from server.models import (
-        Category,
         DeadlineClock,
-        DeadlinePolicy,
-        EscalationStep,
-        Role,
         WorkOrder,
     )
-    from server.services.customers import create_customer
-    from server.services.users import create_user
 
     with app.app_context():
-        dispatcher = create_user(
-            username="sweep-dispatcher", password="", role=Role.DISPATCHER, password_hash="-"
-        )
-        create_user(username="sweep-manager", password="", role=Role.MANAGER, password_hash="-")
-        category = Category(
-            code="RACE-SLA", name_en="AC repair", name_zh="空调维修", workflow_name="repair"
-        )
-        customer = create_customer({"name": "王建国"}, actor=None)
-        policy = DeadlinePolicy(
-            name_en="Race", name_zh="竞争", category_code="RACE-SLA", respond_within="1h"
-        )
-        policy.steps = [
-            EscalationStep(clock="respond", trigger="warning", actions=["notify_dispatcher"]),
-            EscalationStep(clock="respond", trigger="breach", actions=["notify_supervisor"]),
-        ]
-        db.session.add_all([category, policy])
-        db.session.flush()
+        dispatcher, category, customer, policy = add_escalation_setup("race")
         started = NOW - timedelta(hours=2)
         orders = [
             {
