@@ -93,6 +93,11 @@ class PhotoWriter(threading.Thread):
         self.progress = threading.Condition()
 
     def run(self):
+        from server.extensions import sqlite_write_intent
+
+        # Like the POST requests it stands for: on SQLite each transaction queues for the
+        # write lock (BEGIN IMMEDIATE) instead of failing when its read snapshot went stale.
+        sqlite_write_intent.set(True)
         try:
             while not self.stop.is_set():
                 shade = self.written % 250
