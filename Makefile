@@ -113,8 +113,10 @@ test: lint
 	$(MAKE) --no-print-directory test-postgres
 
 # wrk drives the HTTP benchmarks (python -m bench.mobile_sync). Installed when missing.
+# OR-Tools pins an older protobuf than the app's lock: the bench venv takes that one.
 bench-deps: $(VENV)/.requirements-dev
-	$(BIN)/pip install --quiet -r requirements-bench.txt -c requirements.lock
+	grep -v '^protobuf==' requirements.lock > $(VENV)/bench-constraints.txt
+	$(BIN)/pip install --quiet -r requirements-bench.txt -c $(VENV)/bench-constraints.txt
 	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; }
 

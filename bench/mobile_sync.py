@@ -189,7 +189,8 @@ def make_plan(technicians: int, sizes: list[int], seed: int) -> Plan:
     open_ids = rnd.sample(range(total - window + 1, total + 1), len(holders))
     rnd.shuffle(holders)
     plan.open_by_id = dict(zip(open_ids, holders, strict=True))
-    plan.tokens = ["fwa_" + secrets.token_urlsafe(32) for _ in plan.technician_ids]
+    # From the seeded generator, so a kept database (bench.jobs_profile --keep) matches.
+    plan.tokens = [f"fwa_{rnd.getrandbits(192):048x}" for _ in plan.technician_ids]
     return plan
 
 
