@@ -13,6 +13,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -86,6 +88,13 @@ def register_write_intent(app: Flask) -> None:
     @app.before_request
     def _mark_writer() -> None:
         sqlite_write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+
+def dialect_insert(table: Any) -> Any:
+    """Return an INSERT for the app's database, with its ``ON CONFLICT`` clauses."""
+    if db.engine.dialect.name == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)
 
 
 def blob_store() -> Any:

@@ -17,10 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from server.extensions import db
+from server.extensions import db, dialect_insert
 from server.models import (
     DeadlineClock,
     DeadlinePolicy,
@@ -62,12 +60,6 @@ class SweepResult:
     breached: int = 0
     notifications: int = 0
     skipped: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _insert(table: Any) -> Any:
-    if db.session.get_bind().dialect.name == "postgresql":
-        return pg_insert(table)
-    return sqlite_insert(table)
 
 
 def _steps_by_policy(policy_ids: set[int]) -> dict[tuple[int, str], list[EscalationStep]]:
@@ -145,7 +137,7 @@ def sweep_deadlines(now: datetime, *, limit: int = BATCH, claim: bool = True) ->
     won: list[tuple[int, int]] = []
     if candidates:
         statement = (
-            _insert(EscalationRecord)
+            dialect_insert(EscalationRecord)
             .on_conflict_do_nothing(index_elements=["clock_id", "step_id"])
             .returning(EscalationRecord.clock_id, EscalationRecord.step_id)
         )

@@ -16,10 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from server.extensions import db
+from server.extensions import db, dialect_insert
 from server.models import (
     Asset,
     Category,
@@ -141,9 +139,8 @@ def occurrences_between(plan: MaintenancePlan, start: datetime, end: datetime) -
 
 def _claim_occurrence(plan: MaintenancePlan, day: date) -> int | None:
     """Insert the occurrence row unless it exists; return its id when this call made it."""
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(MaintenanceOccurrence)
+        dialect_insert(MaintenanceOccurrence)
         .values(plan_id=plan.id, occurs_on=day, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["plan_id", "occurs_on"])
         .returning(MaintenanceOccurrence.id)
