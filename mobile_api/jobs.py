@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from mobile_api import bp
 from mobile_api.schemas import (
+    JOB_PAGE_SIZE,
     JobDetailSchema,
     JobListArgsSchema,
     JobListSchema,
@@ -37,7 +38,12 @@ from server.operations import operation
 from server.problems import Problem, load_args, load_json
 from server.services.errors import VersionConflict
 from server.services.field_reports import current_report, parts_of, save_field_report
-from server.services.job_feed import CursorExpired, changes_since, current_cursor
+from server.services.job_feed import (
+    CursorExpired,
+    changes_since,
+    feed_position,
+    store_job_list_page,
+)
 from server.services.work_orders import apply_transition, describe_transitions
 from server.services.workflow_registry import definition_for
 
@@ -350,6 +356,9 @@ def _etag(*parts: object) -> str:
     return 'W/"' + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32] + '"'
 
 
+_LIST_ARGS = JobListArgsSchema()
+
+
 @bp.get("/jobs")
 @operation(
     "Sync the technician's jobs: full (pages) or delta (`since`).",
@@ -369,26 +378,33 @@ def _etag(*parts: object) -> str:
 def list_jobs() -> Response | tuple[str, int, dict[str, str]]:
     """Return a page of a full sync or the changes since a cursor."""
     user = g.api_user
-    args = load_args(JobListArgsSchema())
+    user_id, locale = user.id, user.locale
+    args = load_args(_LIST_ARGS)
     now = utcnow()
+    # The first page at the default size is what phones poll: it is kept as sent.
+    stored_scope = (
+        args["scope"]
+        if "since" not in args and not args.get("page") and args["limit"] == JOB_PAGE_SIZE
+        else None
+    )
     # Read the feed position first: anything that commits later has a higher number.
-    seq = current_cursor(user.id)
+    position = feed_position(user_id, stored_scope)
+    seq = position.seq
     # The language is part of the page: states and categories are named in it.
     if "since" in args:
-        etag = _etag(user.id, user.locale, seq, "since", args["since"], args["limit"])
+        etag = _etag(user_id, locale, seq, "since", args["since"], args["limit"])
     else:
         # today/upcoming/recent move with the calendar even when nothing changes.
         etag = _etag(
-            user.id,
-            user.locale,
-            seq,
-            args["scope"],
-            args.get("page"),
-            args["limit"],
-            _local_day(now),
+            user_id, locale, seq, args["scope"], args.get("page"), args["limit"], _local_day(now)
         )
     if request.if_none_match.contains_weak(etag.removeprefix("W/").strip('"')):
         return "", 304, {"ETag": etag}
+    if position.page_etag == etag and position.page_body is not None:
+        # Same ETag, same page: the stored bytes are what building it again would give.
+        return current_app.response_class(
+            position.page_body, mimetype="application/json", headers={"ETag": etag}
+        )
     page = (
         _delta(user, int(args["since"]), args["limit"])
         if "since" in args
@@ -397,6 +413,8 @@ def list_jobs() -> Response | tuple[str, int, dict[str, str]]:
     # The hottest call of the app: built as JSON directly (JobListSchema documents it).
     response = jsonify(page)
     response.headers["ETag"] = etag
+    if stored_scope is not None:
+        store_job_list_page(user_id, stored_scope, etag, response.get_data())
     return response
 
 

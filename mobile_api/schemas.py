@@ -10,6 +10,8 @@ from server.models import AvailabilityStatus, DevicePlatform
 
 MAX_ID = 2**31 - 1
 LOCALES = ("en", "zh_CN")
+#: Jobs a page of ``GET /jobs`` unless the phone asks for another size.
+JOB_PAGE_SIZE = 50
 
 
 def _version_field(**kwargs: Any) -> fields.Integer:
@@ -159,7 +161,15 @@ class JobListArgsSchema(Schema):
         validate=validate.Regexp(r"^\d{1,12}:\d{1,12}$"),
         metadata={"description": "`next_page` of the previous page."},
     )
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    limit = fields.Integer(
+        load_default=JOB_PAGE_SIZE,
+        validate=validate.Range(min=1, max=200),
+        metadata={
+            "description": f"Jobs a page (delta: changes a pull), 1-200; {JOB_PAGE_SIZE} when "
+            "left out. Keep the default when you poll: that first page is served from the "
+            "server's copy while nothing changed."
+        },
+    )
 
 
 class CategorySchema(Schema):

@@ -49,7 +49,7 @@ from server.models.enums import (
 from server.models.outbox import Delivery, OutboxMessage
 from server.models.preferences import NotificationPreference
 from server.models.scheduling import PeriodicRun, SchedulerLease
-from server.models.sync import IdempotencyRecord, JobFeedCounter, JobFeedEntry
+from server.models.sync import IdempotencyRecord, JobFeedCounter, JobFeedEntry, JobListPage
 from server.models.technicians import (
     Certification,
     TechnicianAvailability,
@@ -109,6 +109,7 @@ __all__ = [
     "IdempotencyRecord",
     "IntakeMessage",
     "JobFeedCounter",
+    "JobListPage",
     "JobFeedEntry",
     "MaintenanceOccurrence",
     "MaintenancePlan",

@@ -51,6 +51,30 @@ class JobFeedEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class JobListPage(db.Model):
+    """A technician's first page of ``GET /jobs``, as sent, kept while its ETag still holds.
+
+    The ETag names everything the page is made of (technician, language, feed position,
+    scope, page size, local day), so a stored page whose ETag equals the one computed now
+    is the page the request would build: phones that poll get it without the list query.
+    """
+
+    __tablename__ = "job_list_pages"
+
+    #: Whose page.
+    technician_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    #: Which list: ``active``, ``today``, ``upcoming`` or ``recent``.
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    #: The ETag the page was sent with.
+    etag: Mapped[str] = mapped_column(String(64))
+    #: The JSON body, byte for byte.
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    #: When it was built.
+    rendered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class IdempotencyRecord(db.Model):
     """The first response to a mutating call made with an ``Idempotency-Key``."""
 

@@ -24,7 +24,7 @@ from server.models import Attachment, Customer, OutboxMessage, WorkOrder
 from server.models.base import utcnow
 from server.models.customer_portal import IntakeMessage
 from server.models.documents import CompletionSheet
-from server.services.job_feed import force_full_sync, technicians_of
+from server.services.job_feed import force_full_sync, forget_job_list_pages, technicians_of
 from server.storage import BlobStore, StorageError
 
 log = logging.getLogger("fieldwork.erasure")
@@ -90,6 +90,7 @@ def erase_work_orders(order_ids: Sequence[int]) -> list[str]:
     ):
         phones |= technicians_of(order_id, assignee_id)
     force_full_sync(phones)
+    forget_job_list_pages()
     # Not reached by the cascade (their link is SET NULL) but they hold contact details,
     # and a queued survey or reminder must not go out to someone who was erased.
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.work_order_id.in_(ids)))

@@ -8,16 +8,30 @@ reads the counter first and then the entries up to it can never skip a change.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Select, and_, bindparam, delete, insert, select, update
+from sqlalchemy.exc import OperationalError
 
-from server.extensions import db
-from server.models import CrewRole, JobFeedCounter, JobFeedEntry, Visit, VisitCrewMember, WorkOrder
+from server.extensions import db, dialect_insert, sqlite_write_intent
+from server.models import (
+    CrewRole,
+    JobFeedCounter,
+    JobFeedEntry,
+    JobListPage,
+    User,
+    Visit,
+    VisitCrewMember,
+    WorkOrder,
+)
 from server.models.base import utcnow
 from server.services.counters import bump_counter
+
+log = logging.getLogger(__name__)
 
 UPSERT = "upsert"
 REMOVE = "remove"
@@ -92,12 +106,80 @@ def note_order_changed(order: WorkOrder) -> None:
     record_job_change(order.id, upsert_for=technicians_of(order.id, order.assignee_id))
 
 
-def current_cursor(technician_id: int) -> int:
-    """Return the technician's latest sequence number (0 before any change)."""
-    value = db.session.scalar(
-        select(JobFeedCounter.last_seq).where(JobFeedCounter.technician_id == technician_id)
+@dataclass(frozen=True)
+class FeedPosition:
+    """Where a technician's feed stands, and their stored first page of one list."""
+
+    seq: int
+    page_etag: str | None = None
+    page_body: bytes | None = None
+
+
+def feed_position(technician_id: int, scope: str | None = None) -> FeedPosition:
+    """Return the technician's latest sequence number (0 before any change).
+
+    With ``scope``, the stored first page of that list comes in the same statement: a phone
+    polling an unchanged list costs this one query after its sign-in check.
+    """
+    if scope is None:
+        value = db.session.scalar(
+            select(JobFeedCounter.last_seq).where(JobFeedCounter.technician_id == technician_id)
+        )
+        return FeedPosition(int(value or 0))
+    row = db.session.execute(
+        _position_with_page(), {"technician_id": technician_id, "scope": scope}
+    ).one()
+    return FeedPosition(int(row.last_seq or 0), row.etag, row.body)
+
+
+@cache
+def _position_with_page() -> Select[tuple[int, str, bytes]]:
+    # Built once, from the tables rather than the mapped classes (no ORM result handling):
+    # phones poll with it, and building a statement costs more than running this one.
+    users, counters, pages = (model.__table__.c for model in (User, JobFeedCounter, JobListPage))
+    return (
+        select(counters.last_seq, pages.etag, pages.body)
+        .select_from(
+            User.__table__.outerjoin(
+                JobFeedCounter.__table__, counters.technician_id == users.id
+            ).outerjoin(
+                JobListPage.__table__,
+                and_(pages.technician_id == users.id, pages.scope == bindparam("scope")),
+            )
+        )
+        .where(users.id == bindparam("technician_id"))
     )
-    return int(value or 0)
+
+
+def store_job_list_page(technician_id: int, scope: str, etag: str, body: bytes) -> None:
+    """Keep a first page as sent, replacing the technician's previous one of that list.
+
+    It runs after the page was read, in a short transaction of its own (on SQLite it takes
+    the write lock, so it waits for a writer instead of failing to upgrade the read). A
+    store that cannot get its lock is skipped: the page is rebuilt at the next poll.
+    """
+    db.session.commit()
+    sqlite_write_intent.set(True)
+    values = {"etag": etag, "body": body, "rendered_at": utcnow()}
+    try:
+        db.session.execute(
+            dialect_insert(JobListPage)
+            .values(technician_id=technician_id, scope=scope, **values)
+            .on_conflict_do_update(index_elements=["technician_id", "scope"], set_=values)
+        )
+        db.session.commit()
+    except OperationalError:
+        db.session.rollback()
+        log.warning("job list page of technician %s not stored", technician_id, exc_info=True)
+
+
+def forget_job_list_pages() -> None:
+    """Drop every stored first page (they are rebuilt on demand).
+
+    Erasure calls it: a stored page may hold a customer's name and address even for a
+    technician the order has since left, so all go rather than the ones known to hold it.
+    """
+    db.session.execute(delete(JobListPage))
 
 
 def changes_since(technician_id: int, since: int, limit: int = 500) -> FeedChanges:
