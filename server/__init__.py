@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.config import load_settings
     from server.extensions import (
         babel,
+        configure_postgresql,
         configure_sqlite,
         csrf,
         db,
@@ -93,6 +94,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["get_locale"] = get_locale
     with app.app_context():
         configure_sqlite(db.engine)
+        configure_postgresql(db.engine)
 
     from server.body_limits import install_body_limits
     from server.errors import register_error_handlers

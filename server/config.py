@@ -92,7 +92,9 @@ def engine_options(database_url: str) -> dict[str, Any]:
     if database_url.startswith("sqlite"):
         # A generous timeout for the sqlite3 driver; PRAGMA busy_timeout is set on connect too.
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    # No pool_pre_ping: its SELECT 1 is a round trip on every request; connections the
+    # server closed are caught at checkout without one (``configure_postgresql``).
+    return {"pool_size": 10, "max_overflow": 20}
 
 
 def _read_environment(environ: Mapping[str, str], dotenv_path: Path) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 from contextvars import ContextVar
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
 #: Stable constraint names, so migrations can refer to them on every database.
@@ -80,6 +82,43 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_write_intent.get() else "BEGIN")
+
+
+def configure_postgresql(engine: Engine) -> None:
+    """Hand out only pooled connections the server has not closed, without a round trip.
+
+    PostgreSQL tells a client it is going away (restart, ``idle_session_timeout``,
+    ``pg_terminate_backend``): it sends a last message and closes the socket, so an idle
+    pooled connection it dropped turns readable. Checking that at checkout costs a
+    ``select()`` where ``pool_pre_ping`` costs a ``SELECT 1`` round trip on every request;
+    the pool replaces a connection found closed and the request never sees it.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "checkout")
+    def _drop_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.closed or dbapi_connection.broken:
+            raise DisconnectionError("the connection is closed")
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+        if readable:  # idle, yet the server said something: it is gone (or going)
+            raise DisconnectionError("the server closed the connection")
+
+
+def read_without_transaction() -> None:
+    """Run the current request's statements in autocommit on PostgreSQL (reading requests).
+
+    Each statement still sees every commit made before it, as a READ COMMITTED statement
+    does inside a transaction, and the request saves the BEGIN and ROLLBACK round trips.
+    A request that then writes commits first (``Session.commit`` hands the connection
+    back, reset) and gets a real transaction. SQLite keeps its transactions (its BEGIN is
+    no round trip), and so does a session already joined to a caller's connection (a
+    test's rolled-back transaction).
+    """
+    if db.engine.dialect.name != "postgresql" or db.session.get_bind() is not db.engine:
+        return
+    if not db.session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def register_write_intent(app: Flask) -> None:

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, g, request
 
 from server.auth.permissions import require
 from server.auth.tokens import TokenError, authenticate_access_token
+from server.extensions import read_without_transaction
 from server.logs import security_event
 from server.models import TokenAudience
 from server.operations import Operation
@@ -47,6 +48,8 @@ def install_bearer_security(bp: Blueprint, audience: TokenAudience, realm: str) 
         request.max_content_length = spec.max_body or DEFAULT_MAX_BODY
         if spec.public:
             return
+        if request.method in ("GET", "HEAD"):
+            read_without_transaction()
         raw = bearer_token()
         if raw is None:
             raise unauthorized("Send an access token: Authorization: Bearer <token>.", realm)
