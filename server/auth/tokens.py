@@ -6,9 +6,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy.orm import joinedload, load_only
 
 from server.extensions import db
 from server.models import ApiToken, TokenAudience, TokenKind, User
@@ -64,14 +65,31 @@ def issue_token_pair(user: User, audience: TokenAudience, family: str | None = N
     return TokenPair(access, refresh, int(ACCESS_TOKEN_TTL.total_seconds()))
 
 
+@cache
+def _token_by_hash() -> Select[tuple[ApiToken]]:
+    # Built once: every API request runs it, and building a statement costs more than
+    # running this one.
+    return (
+        select(ApiToken)
+        .options(
+            load_only(
+                ApiToken.user_id,
+                ApiToken.kind,
+                ApiToken.audience,
+                ApiToken.family,
+                ApiToken.expires_at,
+                ApiToken.revoked_at,
+            ),
+            joinedload(ApiToken.user),
+        )
+        .where(ApiToken.token_hash == bindparam("token_hash"))
+    )
+
+
 def _find(raw: str, kind: TokenKind, audience: TokenAudience) -> ApiToken | None:
     if not raw or len(raw) > 200:
         return None
-    token = db.session.scalar(
-        select(ApiToken)
-        .options(joinedload(ApiToken.user))
-        .where(ApiToken.token_hash == token_hash(raw))
-    )
+    token = db.session.scalar(_token_by_hash(), {"token_hash": token_hash(raw)})
     if token is None or token.kind is not kind or token.audience is not audience:
         return None
     return token
