@@ -54,7 +54,7 @@ def install_bearer_security(bp: Blueprint, audience: TokenAudience, realm: str) 
         if raw is None:
             raise unauthorized("Send an access token: Authorization: Bearer <token>.", realm)
         try:
-            user, _token = authenticate_access_token(raw, audience)
+            user, _family = authenticate_access_token(raw, audience)
         except TokenError as error:
             raise unauthorized(f"The access token is not valid ({error}).", realm) from None
         g.api_user = user

@@ -158,10 +158,10 @@ def register_token_endpoints(
     def logout() -> tuple[str, int]:
         """Sign out: the access token and its refresh token stop working."""
         try:
-            user, token = authenticate_access_token(bearer_token() or "", audience)
+            user, family = authenticate_access_token(bearer_token() or "", audience)
         except TokenError:
             raise unauthorized("Send the access token to sign out.", realm) from None
-        revoke_family(token.family)
+        revoke_family(family)
         db.session.commit()
         security_event("auth.logout", user_id=user.id)
         return "", 204
