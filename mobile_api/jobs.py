@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, g, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from mobile_api import bp
 from mobile_api.schemas import (
@@ -21,7 +23,7 @@ from mobile_api.schemas import (
     TransitionRequestSchema,
 )
 from server.auth.permissions import Capability, get_work_order, work_orders_scope
-from server.extensions import db
+from server.extensions import db, sqlite_write_intent
 from server.idempotency import idempotent
 from server.models import (
     Attachment,
@@ -46,6 +48,8 @@ from server.services.job_feed import (
 )
 from server.services.work_orders import apply_transition, describe_transitions
 from server.services.workflow_registry import definition_for
+
+log = logging.getLogger(__name__)
 
 #: Closed jobs stay in the "recent" list this long.
 RECENT = timedelta(days=14)
@@ -414,8 +418,25 @@ def list_jobs() -> Response | tuple[str, int, dict[str, str]]:
     response = jsonify(page)
     response.headers["ETag"] = etag
     if stored_scope is not None:
-        store_job_list_page(user_id, stored_scope, etag, response.get_data())
+        _keep(user_id, stored_scope, etag, response.get_data())
     return response
+
+
+def _keep(user_id: int, scope: str, etag: str, body: bytes) -> None:
+    """Store the page after the read, in a short transaction of its own.
+
+    On SQLite that transaction takes the write lock up front (it waits for a writer
+    instead of failing to upgrade the read). A store that cannot get its lock is skipped:
+    the page is built again at the next poll.
+    """
+    db.session.commit()
+    sqlite_write_intent.set(True)
+    try:
+        store_job_list_page(user_id, scope, etag, body)
+        db.session.commit()
+    except OperationalError:
+        db.session.rollback()
+        log.warning("job list page of technician %s not stored", user_id, exc_info=True)
 
 
 def _local_day(now: datetime) -> str:

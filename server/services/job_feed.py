@@ -8,16 +8,14 @@ reads the counter first and then the entries up to it can never skip a change.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
 from sqlalchemy import Select, and_, bindparam, delete, insert, select, update
-from sqlalchemy.exc import OperationalError
 
-from server.extensions import db, dialect_insert, sqlite_write_intent
+from server.extensions import db, dialect_insert
 from server.models import (
     CrewRole,
     JobFeedCounter,
@@ -30,8 +28,6 @@ from server.models import (
 )
 from server.models.base import utcnow
 from server.services.counters import bump_counter
-
-log = logging.getLogger(__name__)
 
 UPSERT = "upsert"
 REMOVE = "remove"
@@ -152,25 +148,13 @@ def _position_with_page() -> Select[tuple[int, str, bytes]]:
 
 
 def store_job_list_page(technician_id: int, scope: str, etag: str, body: bytes) -> None:
-    """Keep a first page as sent, replacing the technician's previous one of that list.
-
-    It runs after the page was read, in a short transaction of its own (on SQLite it takes
-    the write lock, so it waits for a writer instead of failing to upgrade the read). A
-    store that cannot get its lock is skipped: the page is rebuilt at the next poll.
-    """
-    db.session.commit()
-    sqlite_write_intent.set(True)
+    """Keep a first page as sent, replacing the technician's previous one of that list."""
     values = {"etag": etag, "body": body, "rendered_at": utcnow()}
-    try:
-        db.session.execute(
-            dialect_insert(JobListPage)
-            .values(technician_id=technician_id, scope=scope, **values)
-            .on_conflict_do_update(index_elements=["technician_id", "scope"], set_=values)
-        )
-        db.session.commit()
-    except OperationalError:
-        db.session.rollback()
-        log.warning("job list page of technician %s not stored", technician_id, exc_info=True)
+    db.session.execute(
+        dialect_insert(JobListPage)
+        .values(technician_id=technician_id, scope=scope, **values)
+        .on_conflict_do_update(index_elements=["technician_id", "scope"], set_=values)
+    )
 
 
 def forget_job_list_pages() -> None:
