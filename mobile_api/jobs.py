@@ -23,6 +23,7 @@ from mobile_api.schemas import (
     TransitionRequestSchema,
 )
 from server.auth.permissions import Capability, get_work_order, work_orders_scope
+from server.auth.tokens import SignInReads
 from server.extensions import db, sqlite_write_intent
 from server.idempotency import idempotent
 from server.models import (
@@ -44,6 +45,8 @@ from server.services.job_feed import (
     CursorExpired,
     changes_since,
     feed_position,
+    feed_position_columns,
+    join_feed_position,
     store_job_list_page,
 )
 from server.services.work_orders import apply_transition, describe_transitions
@@ -361,6 +364,13 @@ def _etag(*parts: object) -> str:
 
 
 _LIST_ARGS = JobListArgsSchema()
+#: The feed position and the kept first page of the asked list, read with the sign-in
+#: check (one statement for a poll of an unchanged list).
+_POSITION_READS = SignInReads(
+    join=join_feed_position,
+    columns=feed_position_columns,
+    params=lambda query: {"kept_scope": query.get("scope", "active")},
+)
 
 
 @bp.get("/jobs")
@@ -371,6 +381,7 @@ _LIST_ARGS = JobListArgsSchema()
     response=JobListSchema(),
     tag="jobs",
     errors=(304, 410, 422),
+    sign_in_reads=_POSITION_READS,
     description=(
         "Full sync: call without `since`, follow `next_page` until it is null, keep the "
         "`sync_cursor` of the first page. Delta sync: pass that cursor as `since`; you get the "
@@ -391,8 +402,9 @@ def list_jobs() -> Response | tuple[str, int, dict[str, str]]:
         if "since" not in args and not args.get("page") and args["limit"] == JOB_PAGE_SIZE
         else None
     )
-    # Read the feed position first: anything that commits later has a higher number.
-    position = feed_position(user_id, stored_scope)
+    # The feed position was read first, with the sign-in check: anything that commits
+    # later has a higher number.
+    position = feed_position(g.sign_in_reads)
     seq = position.seq
     # The language is part of the page: states and categories are named in it.
     if "since" in args:
@@ -404,7 +416,7 @@ def list_jobs() -> Response | tuple[str, int, dict[str, str]]:
         )
     if request.if_none_match.contains_weak(etag.removeprefix("W/").strip('"')):
         return "", 304, {"ETag": etag}
-    if position.page_etag == etag and position.page_body is not None:
+    if stored_scope is not None and position.page_etag == etag and position.page_body:
         # Same ETag, same page: the stored bytes are what building it again would give.
         return current_app.response_class(
             position.page_body, mimetype="application/json", headers={"ETag": etag}

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from marshmallow import Schema
 
 from server.auth.permissions import Capability
+from server.auth.tokens import SignInReads
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,6 +31,8 @@ class Operation:
     body_content_type: str = "application/json"
     #: Largest request body accepted, in bytes (None: the API's default).
     max_body: int | None = None
+    #: Rows the view needs on every call, read with the sign-in check (``g.sign_in_reads``).
+    sign_in_reads: SignInReads | None = None
 
 
 def operation(
@@ -46,6 +49,7 @@ def operation(
     description: str = "",
     body_content_type: str = "application/json",
     max_body: int | None = None,
+    sign_in_reads: SignInReads | None = None,
 ) -> Callable[[F], F]:
     """Attach an ``Operation`` to a view; views without one are refused (deny by default)."""
 
@@ -63,6 +67,7 @@ def operation(
             description,
             body_content_type,
             max_body,
+            sign_in_reads,
         )
         return view
 

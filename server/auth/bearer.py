@@ -54,10 +54,11 @@ def install_bearer_security(bp: Blueprint, audience: TokenAudience, realm: str) 
         if raw is None:
             raise unauthorized("Send an access token: Authorization: Bearer <token>.", realm)
         try:
-            user, _family = authenticate_access_token(raw, audience)
+            sign_in = authenticate_access_token(raw, audience, spec.sign_in_reads, request.args)
         except TokenError as error:
             raise unauthorized(f"The access token is not valid ({error}).", realm) from None
-        g.api_user = user
+        user = g.api_user = sign_in.user
+        g.sign_in_reads = sign_in.reads
         if spec.capability is None:
             raise Problem(403, "forbidden", "This operation is not available.")
         try:

@@ -158,10 +158,11 @@ def register_token_endpoints(
     def logout() -> tuple[str, int]:
         """Sign out: the access token and its refresh token stop working."""
         try:
-            user, family = authenticate_access_token(bearer_token() or "", audience)
+            sign_in = authenticate_access_token(bearer_token() or "", audience)
         except TokenError:
             raise unauthorized("Send the access token to sign out.", realm) from None
-        revoke_family(family)
+        user = sign_in.user
+        revoke_family(sign_in.family)
         db.session.commit()
         security_event("auth.logout", user_id=user.id)
         return "", 204

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, bindparam, inspect, select, update
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Label,
+    Row,
+    Select,
+    bindparam,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.orm import joinedload, load_only, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -134,17 +145,47 @@ def rotate_refresh_token(raw: str, audience: TokenAudience) -> tuple[User, Token
     return user, issue_token_pair(user, audience, family=token.family)
 
 
-def authenticate_access_token(raw: str, audience: TokenAudience) -> tuple[User, str]:
-    """Return the user behind a live access token and its sign-in family, or raise.
+@dataclass(frozen=True, eq=False)
+class SignInReads:
+    """Rows a view needs on every call, read by the sign-in statement: one round trip.
 
-    Every API request runs this, so it is one Core statement (token and user columns)
-    rather than an ORM query of two entities, which costs about twice as much CPU. The
-    user is put into the session as if a query had loaded it: unchanged if the session
-    already holds that row (as the ORM would leave it), else attached without more SQL.
+    ``join(source, user_id)`` adds outer joins keyed on the signed-in user's id to
+    ``source``; ``columns()`` are the labelled columns read; ``params(query)`` gives their
+    bind parameters from the raw query string (the view still validates it).
+    """
+
+    join: Callable[[FromClause, ColumnElement[int]], FromClause]
+    columns: Callable[[], list[Label[Any]]]
+    params: Callable[[Mapping[str, str]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """Who a live access token signs in, its sign-in family, and what ``reads`` read."""
+
+    user: User
+    family: str
+    reads: Mapping[str, Any]
+
+
+def authenticate_access_token(
+    raw: str,
+    audience: TokenAudience,
+    reads: SignInReads | None = None,
+    query: Mapping[str, str] | None = None,
+) -> SignIn:
+    """Return the sign-in of a live access token, or raise ``TokenError``.
+
+    Every API request runs this, so it is one Core statement (token and user columns, and
+    the view's ``reads``) rather than an ORM query of two entities, which costs about
+    twice as much CPU. The user is put into the session as if a query had loaded it.
     """
     if not raw or len(raw) > 200:
         raise TokenError("invalid token")
-    row = db.session.execute(_access_token_lookup(), {"token_hash": token_hash(raw)}).first()
+    params = {"token_hash": token_hash(raw)}
+    if reads is not None:
+        params |= reads.params(query or {})
+    row = db.session.execute(_access_token_lookup(reads), params).first()
     if (
         row is None
         or row.token_kind is not TokenKind.ACCESS
@@ -156,12 +197,17 @@ def authenticate_access_token(raw: str, audience: TokenAudience) -> tuple[User, 
         raise TokenError("token expired")
     if not row.is_active:
         raise TokenError("account disabled")
-    return _user_from_row(row), row.token_family
+    extra = {} if reads is None else {c.name: row._mapping[c.name] for c in reads.columns()}
+    return SignIn(_user_from_row(row), row.token_family, extra)
 
 
 @cache
-def _access_token_lookup() -> Select[Any]:
+def _access_token_lookup(reads: SignInReads | None) -> Select[Any]:
     tokens, users = ApiToken.__table__.c, User.__table__.c
+    source: FromClause = ApiToken.__table__.join(User.__table__, tokens.user_id == users.id)
+    extra: list[Label[Any]] = []
+    if reads is not None:
+        source, extra = reads.join(source, users.id), reads.columns()
     return (
         select(
             tokens.kind.label("token_kind"),
@@ -170,8 +216,9 @@ def _access_token_lookup() -> Select[Any]:
             tokens.expires_at.label("token_expires_at"),
             tokens.revoked_at.label("token_revoked_at"),
             *users,
+            *extra,
         )
-        .select_from(ApiToken.__table__.join(User.__table__, tokens.user_id == users.id))
+        .select_from(source)
         .where(tokens.token_hash == bindparam("token_hash"))
     )
 

@@ -8,12 +8,22 @@ reads the counter first and then the entries up to it can never skip a change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Label,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 
 from server.extensions import db, dialect_insert
 from server.models import (
@@ -21,7 +31,6 @@ from server.models import (
     JobFeedCounter,
     JobFeedEntry,
     JobListPage,
-    User,
     Visit,
     VisitCrewMember,
     WorkOrder,
@@ -104,47 +113,39 @@ def note_order_changed(order: WorkOrder) -> None:
 
 @dataclass(frozen=True)
 class FeedPosition:
-    """Where a technician's feed stands, and their stored first page of one list."""
+    """Where a technician's feed stands, and their kept first page of one list."""
 
     seq: int
     page_etag: str | None = None
     page_body: bytes | None = None
 
 
-def feed_position(technician_id: int, scope: str | None = None) -> FeedPosition:
-    """Return the technician's latest sequence number (0 before any change).
+def join_feed_position(source: FromClause, technician_id: ColumnElement[int]) -> FromClause:
+    """Outer-join a technician's feed counter and kept page (``kept_scope``) to ``source``.
 
-    With ``scope``, the stored first page of that list comes in the same statement: a phone
-    polling an unchanged list costs this one query after its sign-in check.
+    The sign-in check of ``GET /jobs`` reads them (``feed_position_columns``), so a phone
+    polling an unchanged list costs one statement.
     """
-    if scope is None:
-        value = db.session.scalar(
-            select(JobFeedCounter.last_seq).where(JobFeedCounter.technician_id == technician_id)
-        )
-        return FeedPosition(int(value or 0))
-    row = db.session.execute(
-        _position_with_page(), {"technician_id": technician_id, "scope": scope}
-    ).one()
-    return FeedPosition(int(row.last_seq or 0), row.etag, row.body)
-
-
-@cache
-def _position_with_page() -> Select[tuple[int, str, bytes]]:
-    # Built once, from the tables rather than the mapped classes (no ORM result handling):
-    # phones poll with it, and building a statement costs more than running this one.
-    users, counters, pages = (model.__table__.c for model in (User, JobFeedCounter, JobListPage))
-    return (
-        select(counters.last_seq, pages.etag, pages.body)
-        .select_from(
-            User.__table__.outerjoin(
-                JobFeedCounter.__table__, counters.technician_id == users.id
-            ).outerjoin(
-                JobListPage.__table__,
-                and_(pages.technician_id == users.id, pages.scope == bindparam("scope")),
-            )
-        )
-        .where(users.id == bindparam("technician_id"))
+    counters, pages = JobFeedCounter.__table__, JobListPage.__table__
+    return source.outerjoin(counters, counters.c.technician_id == technician_id).outerjoin(
+        pages,
+        and_(pages.c.technician_id == technician_id, pages.c.scope == bindparam("kept_scope")),
     )
+
+
+def feed_position_columns() -> list[Label[Any]]:
+    """Return the columns ``join_feed_position`` makes available, labelled."""
+    counters, pages = JobFeedCounter.__table__.c, JobListPage.__table__.c
+    return [
+        counters.last_seq.label("feed_seq"),
+        pages.etag.label("kept_etag"),
+        pages.body.label("kept_body"),
+    ]
+
+
+def feed_position(read: Mapping[str, Any]) -> FeedPosition:
+    """Return the feed position (0 before any change) and kept page from those columns."""
+    return FeedPosition(int(read["feed_seq"] or 0), read["kept_etag"], read["kept_body"])
 
 
 def store_job_list_page(technician_id: int, scope: str, etag: str, body: bytes) -> None:
