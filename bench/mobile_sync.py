@@ -17,7 +17,9 @@ What it does, in one throw-away database ``fieldwork_bench_<hex>``:
    random technician (a Lua script). Before ``GET /jobs`` is measured every technician
    fetches their page once, as phones that poll have (the page is then kept until
    something on it changes); ``GET /jobs?limit=49``, a size never kept, measures the page
-   built on every request;
+   built on every request. The three are measured in interleaved rounds (``--rounds``,
+   3) and each figure is the median, so a slow spell of the shared machine does not land
+   on one endpoint only;
 3. backfills older history up to ``--grow-to`` orders (the open jobs stay the same, so every
    technician's page is the same) and measures again.
 
@@ -38,6 +40,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -703,26 +706,48 @@ def measure(
         LUA_COMMON + LUA_JOBS % {"tokens": tokens, "path": f"{JOBS_PATH}?limit={BUILT_LIMIT}"}
     )
     print(f"  host load average before measuring: {os.getloadavg()[0]:.2f}", flush=True)
-    results = []
-    for label, app, script in (
+    endpoints = (
         ("bare /row/<id>", "bench.bare_app:app", bare_lua),
         (JOBS_LABEL, "server:create_app()", jobs_lua),
         (BUILT_LABEL, "server:create_app()", built_lua),
+    )
+    log = work / "gunicorn.log"
+    with (
+        gunicorn("bench.bare_app:app", env, args.workers, args.threads, log) as bare_base,
+        gunicorn("server:create_app()", env, args.workers, args.threads, log) as app_base,
     ):
-        with gunicorn(app, env, args.workers, args.threads, work / "gunicorn.log") as base:
-            if label == JOBS_LABEL:
-                prime(base, plan.tokens)
-            run_wrk(base, script, max(args.connections), args.warmup, label)
+        prime(app_base, plan.tokens)
+        bases = {"bench.bare_app:app": bare_base, "server:create_app()": app_base}
+        for label, app, script in endpoints:
+            run_wrk(bases[app], script, max(args.connections), args.warmup, label)
+        # Interleaved rounds, each figure the median: a shared VM's slow spells hit every
+        # endpoint alike instead of whichever ran at the time.
+        runs: dict[tuple[str, int], list[Result]] = {}
+        for round_ in range(1, args.rounds + 1):
             for connections in args.connections:
-                result = run_wrk(base, script, connections, args.duration, label)
-                print(
-                    f"  {label:<16} c={connections:<3} {result.rps:8.1f} req/s  "
-                    f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms"
-                    + (f"  ERRORS {result.errors}" if result.errors else ""),
-                    flush=True,
-                )
-                results.append(result)
-    return results
+                for label, app, script in endpoints:
+                    result = run_wrk(bases[app], script, connections, args.duration, label)
+                    runs.setdefault((label, connections), []).append(result)
+                    print(
+                        f"  round {round_}  {label:<20} c={connections:<3} {result.rps:8.1f} "
+                        f"req/s  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms"
+                        + (f"  ERRORS {result.errors}" if result.errors else ""),
+                        flush=True,
+                    )
+    return [_median(found) for found in runs.values()]
+
+
+def _median(results: list[Result]) -> Result:
+    """Return the run of median req/s, with the median p50 and p99 of all runs."""
+    middle = sorted(results, key=lambda r: r.rps)[len(results) // 2]
+    return Result(
+        endpoint=middle.endpoint,
+        connections=middle.connections,
+        rps=middle.rps,
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        errors=sum(r.errors for r in results),
+    )
 
 
 def prime(base: str, tokens: list[str]) -> None:
@@ -864,6 +889,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=lambda text: [int(x) for x in text.split(",")],
         default=[8, 64],
         help="comma-separated wrk connection counts (default 8,64)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds; figures are medians (3)"
     )
     parser.add_argument("--workers", type=int, default=5, help="gunicorn workers (default 5)")
     parser.add_argument("--threads", type=int, default=2, help="threads a worker (default 2)")
