@@ -137,7 +137,7 @@ class RenderProcess:
         if self._child is not None and self._owner_pid != os.getpid():
             self._child = None  # inherited through fork: the parent's child, not ours to use
         if self._child is not None and self._child.poll() is not None:
-            self._child = None
+            self._stop()  # died while idle (killed, out of memory): close its pipes, start anew
         if self._child is None:
             environment = dict(os.environ)
             environment["PYTHONPATH"] = os.pathsep.join(
