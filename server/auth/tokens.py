@@ -81,8 +81,7 @@ def issue_token_pair(user: User, audience: TokenAudience, family: str | None = N
 
 @cache
 def _token_by_hash() -> Select[tuple[ApiToken]]:
-    # Built once: every API request runs it, and building a statement costs more than
-    # running this one.
+    # Built once (refreshing a token runs it): building it costs more than running it.
     return (
         select(ApiToken)
         .options(
