@@ -196,8 +196,14 @@ def authenticate_access_token(
         raise TokenError("token expired")
     if not row.is_active:
         raise TokenError("account disabled")
-    extra = {} if reads is None else {c.name: row._mapping[c.name] for c in reads.columns()}
+    extra = {name: row._mapping[name] for name in _read_names(reads)}
     return SignIn(_user_from_row(row), row.token_family, extra)
+
+
+@cache
+def _read_names(reads: SignInReads | None) -> tuple[str, ...]:
+    # Once per kind of reads, not per request: building the labelled columns is not free.
+    return () if reads is None else tuple(column.name for column in reads.columns())
 
 
 @cache

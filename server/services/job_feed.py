@@ -116,8 +116,8 @@ class FeedPosition:
     """Where a technician's feed stands, and their kept first page of one list."""
 
     seq: int
-    page_etag: str | None = None
-    page_body: bytes | None = None
+    page_etag: str | None
+    page_body: bytes | None
 
 
 def join_feed_position(source: FromClause, technician_id: ColumnElement[int]) -> FromClause:
