@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, current_app, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 
 from mobile_api import bp
 from mobile_api.schemas import (
@@ -592,5 +593,21 @@ def save_report(job_id: int) -> Response:
     order = get_work_order(user, job_id)
     data = load_json(ReportUpdateSchema())
     version = data.pop("expected_version", None)
-    report = save_field_report(order, data, user, expected_version=version)
+    try:
+        report = save_field_report(order, data, user, expected_version=version)
+    except (VersionConflict, StaleDataError):  # stale on arrival, or lost the race at UPDATE
+        raise _report_conflict(order, user) from None
     return jsonify(ReportSchema().dump(report_body(order, report)))
+
+
+def _report_conflict(order: WorkOrder, user: User) -> Problem:
+    db.session.rollback()
+    fresh = get_work_order(user, order.id)
+    report = current_report(fresh)
+    return Problem(
+        409,
+        "version_conflict",
+        "The report changed on the server (another phone saved it); here is the current one.",
+        current_version=report.version if report else None,
+        report=ReportSchema().dump(report_body(fresh, report)) if report else None,
+    )

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 
 from server.extensions import db
 from server.models import FieldReport, PartUsage, User, WorkOrder
+from server.models.base import utcnow
 from server.services.errors import InvalidInput, ServiceError, VersionConflict
 from server.services.job_feed import note_order_changed
 from server.services.workflow_registry import definition_for
@@ -62,6 +63,11 @@ def save_field_report(
         db.session.add(report)
     elif expected_version is not None and report.version != expected_version:
         raise VersionConflict(report.version)
+    else:
+        # Every part of the report (parts and labour live in other rows) is under the
+        # report's one version: touching the row makes each save a versioned UPDATE, so a
+        # concurrent save from another phone fails instead of overwriting this one.
+        report.updated_at = utcnow()
     for name in _REPORT_FIELDS:
         if name in data:
             setattr(report, name, data[name])

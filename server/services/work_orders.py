@@ -294,10 +294,14 @@ def order_facts(order: WorkOrder, candidate: User | None = None) -> OrderFacts:
             Attachment.work_order_id == order.id, Attachment.kind == AttachmentKind.PHOTO
         )
     )
+    # Only the customer's sign-off counts: a technician's own signature is theirs, not the
+    # customer's (signatures from before roles were recorded are the customer's).
     has_signature = db.session.scalar(
         select(
             exists().where(
-                Attachment.work_order_id == order.id, Attachment.kind == AttachmentKind.SIGNATURE
+                Attachment.work_order_id == order.id,
+                Attachment.kind == AttachmentKind.SIGNATURE,
+                or_(Attachment.signer_role == "customer", Attachment.signer_role.is_(None)),
             )
         )
     )
