@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import time
 import urllib.error
 import urllib.parse
@@ -23,9 +24,11 @@ from sqlalchemy import select
 from server.extensions import db
 from server.jobs.relay import PermanentFailure, RetryLater, deliver_once, task
 from server.models import Contact, Delivery, Device, OutboxMessage, Role, User, WorkOrder
-from server.notify.outbound_http import PrivateAddressRefused, opener
+from server.notify.outbound_http import opener
 from server.services.notification_preferences import wanting
 from server.services.workflow_registry import definition_for
+
+log = logging.getLogger("fieldwork.jobs")
 
 #: Push titles and bodies by template and language; ``{number}``, ``{title}``, ``{state}``.
 PUSH_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
@@ -259,15 +262,21 @@ def email_to(
 
 #: Seconds a webhook receiver has to answer.
 WEBHOOK_TIMEOUT = 10
+#: The one error recorded for every receiver not reached, whatever the reason.
+WEBHOOK_UNREACHABLE = (
+    "webhook unreachable: no answer from a public address of this host"
+    " (not resolvable, refused as internal, not listening or not answering)"
+)
 
 
 @task("webhook")
 def webhook(message: OutboxMessage) -> None:
     """POST one work order event, signed, to one subscription (see ``server.services.webhooks``).
 
-    2xx: delivered. 408, 429, 5xx, timeouts and connection errors: retried (honouring
-    ``Retry-After`` seconds). Any other answer: dead-lettered. A subscription deleted or
-    deactivated since the event was queued gets nothing.
+    2xx: delivered. 408, 429, 5xx: retried (honouring ``Retry-After`` seconds). Any other
+    answer: dead-lettered. A receiver not reached (no DNS answer, an internal address, a
+    closed port, a timeout) is retried under one message, whatever the reason. A
+    subscription deleted or deactivated since the event was queued gets nothing.
     """
     from server.models import WebhookSubscription
     from server.services.webhooks import sign
@@ -307,10 +316,13 @@ def webhook(message: OutboxMessage) -> None:
                 raise RetryLater(f"webhook answered {status}", after=_retry_after(error)) from None
             raise PermanentFailure(f"webhook answered {status}") from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+            # One outcome and one text for every target not reached: refused as internal,
+            # not resolvable, nothing listening, timed out, not speaking HTTP. Telling them
+            # apart would turn the delivery log into a port scanner. The server log keeps
+            # the detail for the operator.
             reason = getattr(error, "reason", error)
-            if isinstance(reason, PrivateAddressRefused):
-                raise PermanentFailure(f"webhook refused: {reason}") from None
-            raise RetryLater(f"webhook unreachable: {error}") from None
+            log.info("webhook %s not reached: %r", message.id, reason)
+            raise RetryLater(WEBHOOK_UNREACHABLE) from None
 
     # Delivery.recipient holds 320 characters; one message has one URL, so a prefix is enough.
     deliver_once(message, "webhook", subscription.url[:320], send)
