@@ -52,6 +52,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         static_folder="static",
     )
     app.config.from_mapping(settings.flask_config())
+    from server.json_input import BoundedJSONProvider
+
+    app.json = BoundedJSONProvider(app)  # request bodies parsed once, bounded in depth
     if settings.proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

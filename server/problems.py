@@ -8,6 +8,8 @@ from typing import Any
 from flask import Response, g, json, request
 from marshmallow import Schema, ValidationError
 
+from server.json_input import json_failure
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 #: Default titles by status; ``code`` is the stable, machine-readable part.
@@ -88,7 +90,9 @@ def json_body() -> dict[str, Any]:
         raise Problem(415, "unsupported_media_type", "Send the body as application/json.")
     data = request.get_json(silent=True)
     if data is None:
-        raise Problem(400, "malformed_json", "The body is not valid JSON.")
+        failure = json_failure()
+        detail = failure if failure and failure != "invalid" else "The body is not valid JSON."
+        raise Problem(400, "malformed_json", detail)
     if not isinstance(data, dict):
         raise Problem(400, "malformed_json", "The body must be a JSON object.")
     return data
