@@ -9,6 +9,7 @@ from sqlalchemy import exists, or_, select
 from server.api import bp
 from server.api.fields import PageArgsSchema, Text
 from server.auth.permissions import Capability
+from server.business_time import HISTORIC_FIRST_DAY, Day, Instant
 from server.extensions import db
 from server.models import Contact, Customer, CustomerTier, Site
 from server.operations import operation
@@ -45,8 +46,8 @@ class AssetCreateSchema(Schema):
     kind = Text(40, allow_none=True)
     manufacturer = Text(80, allow_none=True)
     serial_number = Text(80, allow_none=True)
-    installed_on = fields.Date(allow_none=True)
-    warranty_ends_on = fields.Date(allow_none=True)
+    installed_on = Day(first=HISTORIC_FIRST_DAY, allow_none=True)
+    warranty_ends_on = Day(allow_none=True)
 
 
 class SiteCreateSchema(Schema):
@@ -137,8 +138,8 @@ class CustomerSchema(CustomerSummarySchema):
     notes = fields.String(allow_none=True)
     contacts = fields.List(fields.Nested(ContactSchema))
     sites = fields.List(fields.Nested(SiteSchema))
-    created_at = fields.AwareDateTime()
-    updated_at = fields.AwareDateTime()
+    created_at = Instant()
+    updated_at = Instant()
 
 
 class CustomerListSchema(Schema):

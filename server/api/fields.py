@@ -24,11 +24,6 @@ def Text(max_length: int, **kwargs: Any) -> fields.String:  # noqa: N802
     return fields.String(validate=validate.Length(min=minimum, max=max_length), **kwargs)
 
 
-def When(**kwargs: Any) -> fields.AwareDateTime:  # noqa: N802
-    """Return an ISO 8601 datetime field that insists on a UTC offset."""
-    return fields.AwareDateTime(format="iso", **kwargs)
-
-
 class DelimitedList(fields.List):
     """A list given in the query string as comma-separated values (``state=new,assigned``)."""
 

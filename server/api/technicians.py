@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from server.api import bp
 from server.api.fields import PageArgsSchema, Text
 from server.auth.permissions import Capability
+from server.business_time import Day
 from server.extensions import db
 from server.models import Role, TechnicianProfile, TechnicianSkill, User
 from server.operations import operation
@@ -28,7 +29,7 @@ class CertificationSchema(Schema):
 
     name = fields.String()
     number = fields.String(allow_none=True)
-    expires_on = fields.Date(allow_none=True)
+    expires_on = Day(allow_none=True)
 
 
 class WorkingHoursSchema(Schema):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from server.api import bp
 from server.api.fields import Text
 from server.auth.permissions import Capability
+from server.business_time import Instant
 from server.extensions import db
 from server.models import OutboxMessage, OutboxStatus, WebhookSubscription
 from server.operations import operation
@@ -64,7 +65,7 @@ class WebhookSchema(Schema):
     events = fields.List(fields.String(), attribute="event_kinds")
     description = fields.String(allow_none=True)
     is_active = fields.Boolean()
-    created_at = fields.AwareDateTime()
+    created_at = Instant()
 
 
 class WebhookCreatedSchema(WebhookSchema):
@@ -89,8 +90,8 @@ class WebhookDeliverySchema(Schema):
     status = fields.Enum(OutboxStatus, by_value=True)
     attempts = fields.Integer()
     last_error = fields.String(allow_none=True)
-    created_at = fields.AwareDateTime()
-    processed_at = fields.AwareDateTime(allow_none=True)
+    created_at = Instant()
+    processed_at = Instant(allow_none=True)
 
 
 class WebhookDeliveryListSchema(Schema):

@@ -10,8 +10,9 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from server.api import bp
-from server.api.fields import MAX_ID, DelimitedList, Id, PageArgsSchema, Ref, Text, When
+from server.api.fields import MAX_ID, DelimitedList, Id, PageArgsSchema, Ref, Text
 from server.auth.permissions import Capability, get_work_order, work_orders_scope
+from server.business_time import Instant
 from server.extensions import db
 from server.models import Channel, Priority, WorkOrder, WorkOrderEvent
 from server.operations import operation
@@ -45,8 +46,8 @@ class WorkOrderCreateSchema(Schema):
     channel = fields.Enum(Channel, by_value=True, load_default=Channel.API)
     site_id = Id(allow_none=True)
     asset_id = Id(allow_none=True)
-    requested_start_at = When(allow_none=True)
-    requested_end_at = When(allow_none=True)
+    requested_start_at = Instant(allow_none=True)
+    requested_end_at = Instant(allow_none=True)
 
 
 class WorkOrderUpdateSchema(Schema):
@@ -58,10 +59,10 @@ class WorkOrderUpdateSchema(Schema):
     priority = fields.Enum(Priority, by_value=True)
     site_id = Id(allow_none=True)
     asset_id = Id(allow_none=True)
-    requested_start_at = When(allow_none=True)
-    requested_end_at = When(allow_none=True)
-    scheduled_start_at = When(allow_none=True)
-    scheduled_end_at = When(allow_none=True)
+    requested_start_at = Instant(allow_none=True)
+    requested_end_at = Instant(allow_none=True)
+    scheduled_start_at = Instant(allow_none=True)
+    scheduled_end_at = Instant(allow_none=True)
 
 
 class AssignSchema(Schema):
@@ -99,8 +100,8 @@ class WorkOrderListArgsSchema(PageArgsSchema):
     )
     customer_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     number = Text(20)
-    created_from = When()
-    created_to = When()
+    created_from = Instant()
+    created_to = Instant()
     q = Text(100, metadata={"description": "Search number, title, description, customer name"})
     sort = fields.String(load_default="-created_at", validate=validate.OneOf(SORTS))
 
@@ -111,9 +112,9 @@ class WorkOrderListArgsSchema(PageArgsSchema):
 class DeadlineSchema(Schema):
     """One deadline clock."""
 
-    due_at = fields.AwareDateTime(allow_none=True)
-    met_at = fields.AwareDateTime(allow_none=True)
-    breached_at = fields.AwareDateTime(allow_none=True)
+    due_at = Instant(allow_none=True)
+    met_at = Instant(allow_none=True)
+    breached_at = Instant(allow_none=True)
 
 
 class CategoryRefSchema(Schema):
@@ -157,18 +158,18 @@ class WorkOrderSchema(Schema):
     customer = fields.Nested(Ref)
     site = fields.Nested(SiteRefSchema, allow_none=True)
     asset_id = fields.Integer(allow_none=True)
-    requested_start_at = fields.AwareDateTime(allow_none=True)
-    requested_end_at = fields.AwareDateTime(allow_none=True)
-    scheduled_start_at = fields.AwareDateTime(allow_none=True)
-    scheduled_end_at = fields.AwareDateTime(allow_none=True)
+    requested_start_at = Instant(allow_none=True)
+    requested_end_at = Instant(allow_none=True)
+    scheduled_start_at = Instant(allow_none=True)
+    scheduled_end_at = Instant(allow_none=True)
     assignee = fields.Nested(UserRefSchema, allow_none=True)
     owner_id = fields.Integer(allow_none=True)
     created_by_id = fields.Integer(allow_none=True)
     deadlines = fields.Method("dump_deadlines")
-    completed_at = fields.AwareDateTime(allow_none=True)
-    closed_at = fields.AwareDateTime(allow_none=True)
-    created_at = fields.AwareDateTime()
-    updated_at = fields.AwareDateTime()
+    completed_at = Instant(allow_none=True)
+    closed_at = Instant(allow_none=True)
+    created_at = Instant()
+    updated_at = Instant()
     version = fields.Integer()
 
     def dump_deadlines(self, order: WorkOrder) -> dict[str, Any]:
@@ -194,7 +195,7 @@ class WorkOrderEventSchema(Schema):
     from_state = fields.String(allow_none=True)
     to_state = fields.String(allow_none=True)
     actor_id = fields.Integer(allow_none=True)
-    occurred_at = fields.AwareDateTime()
+    occurred_at = Instant()
     data = fields.Dict()
 
 

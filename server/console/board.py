@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from server.business_time import parse_day
 from server.console import bp
 from server.console.forms import BoardMoveForm
 from server.console.helpers import change_counter, deadline_status, locale_code, office_only
@@ -225,8 +226,8 @@ def _board_range(day: date, view: str) -> tuple[list[date], datetime, datetime]:
 
 def _parse_day(raw: str | None) -> date:
     try:
-        return date.fromisoformat(raw) if raw else local_today()
-    except ValueError:
+        return parse_day(raw) if raw else local_today()
+    except ValueError:  # not a day, or one outside the business range: show today
         return local_today()
 
 
@@ -368,7 +369,7 @@ def board_move() -> Response | str | tuple[str, int]:
         else:
             start = None
             if form.day.data:
-                target = date.fromisoformat(form.day.data)
+                target = parse_day(form.day.data)
                 hour = form.hour.data if form.hour.data is not None else None
                 if hour is not None and not 0 <= hour <= 23:
                     hour = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
@@ -21,6 +22,7 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, Regexp
 
+from server.business_time import FIRST_DAY, LAST_DAY, OutOfRange, local_instant, parse_day
 from server.models import Channel, Priority
 
 #: Channels a dispatcher types in by hand.
@@ -31,6 +33,30 @@ def _no_nul(_form: FlaskForm, field: object) -> None:
     data = getattr(field, "data", None)
     if isinstance(data, str) and "\x00" in data:
         raise ValidationError(_l("This text contains a character we cannot store."))
+
+
+def calendar_day(_form: FlaskForm, field: StringField) -> None:
+    """Accept a real calendar day (``YYYY-MM-DD``) within the range the business uses."""
+    try:
+        parse_day(field.data or "")
+    except OutOfRange:
+        raise ValidationError(
+            _l("Enter a date between %(first)s and %(last)s.", first=FIRST_DAY, last=LAST_DAY)
+        ) from None
+    except ValueError:
+        raise ValidationError(_l("Enter a date like 2026-03-01.")) from None
+
+
+def local_time_in_range(_form: FlaskForm, field: DateTimeLocalField) -> None:
+    """Accept a wall-clock time whose instant lies within the range the business uses."""
+    if field.data is None:
+        return
+    try:
+        local_instant(field.data, ZoneInfo(str(get_timezone())))
+    except ValueError:
+        raise ValidationError(
+            _l("Enter a date between %(first)s and %(last)s.", first=FIRST_DAY, last=LAST_DAY)
+        ) from None
 
 
 class LoginForm(FlaskForm):
@@ -93,10 +119,10 @@ class IntakeForm(FlaskForm):
         _l("Description"), validators=[Optional(), Length(max=10000), _no_nul]
     )
     requested_start_at = DateTimeLocalField(
-        _l("Requested from"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+        _l("Requested from"), format="%Y-%m-%dT%H:%M", validators=[Optional(), local_time_in_range]
     )
     requested_end_at = DateTimeLocalField(
-        _l("Requested until"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+        _l("Requested until"), format="%Y-%m-%dT%H:%M", validators=[Optional(), local_time_in_range]
     )
     attachments = MultipleFileField(_l("Photos (JPEG or PNG)"))
     confirm_duplicate = BooleanField(_l("Create it anyway"))
@@ -182,7 +208,7 @@ class BoardMoveForm(FlaskForm):
     order_id = IntegerField(validators=[DataRequired()])
     expected_version = IntegerField(validators=[DataRequired()])
     technician_id = IntegerField(validators=[Optional()])
-    day = StringField(validators=[Optional(), Regexp(r"^\d{4}-\d{2}-\d{2}$")])
+    day = StringField(validators=[Optional(), calendar_day])
     hour = IntegerField(validators=[Optional()])
 
 

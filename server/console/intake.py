@@ -13,9 +13,10 @@ from flask_login import current_user
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
+from wtforms import DateTimeLocalField, SelectChoice
 
 from server.body_limits import accepts_body
+from server.business_time import local_instant
 from server.console import bp
 from server.console.forms import IntakeForm, priority_choices
 from server.console.helpers import locale_code, office_only
@@ -107,10 +108,11 @@ def _prepare(form: IntakeForm, categories: list[Category]) -> None:
     form.priority.choices = priority_choices()
 
 
-def _to_utc(value: datetime | None) -> datetime | None:
-    if value is None:
+def _to_utc(field: DateTimeLocalField) -> datetime | None:
+    """Return the field's wall-clock time as UTC, or None when empty or refused."""
+    if field.data is None or field.errors:
         return None
-    return value.replace(tzinfo=ZoneInfo(str(get_timezone()))).astimezone(ZoneInfo("UTC"))
+    return local_instant(field.data, ZoneInfo(str(get_timezone())))
 
 
 def _int(value: str | None) -> int | None:
@@ -168,7 +170,7 @@ def intake() -> Response | str | tuple[str, int]:
                 _("Enter the address where the work is done."),
             ]
             valid = False
-        start, end = _to_utc(form.requested_start_at.data), _to_utc(form.requested_end_at.data)
+        start, end = _to_utc(form.requested_start_at), _to_utc(form.requested_end_at)
         if start and end and end <= start:
             form.requested_end_at.errors = [
                 *form.requested_end_at.errors,

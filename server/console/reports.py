@@ -16,6 +16,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from server.auth.permissions import Capability, can
+from server.business_time import OutOfRange, parse_day
 from server.console import bp
 from server.console.helpers import locale_code
 from server.console.views import local_today
@@ -69,7 +70,10 @@ def parse_report_args(
         if not raw:
             return default
         try:
-            return date.fromisoformat(raw)
+            return parse_day(raw)
+        except OutOfRange:
+            errors[name] = _("This date range cannot be reported on.")
+            return None
         except ValueError:
             errors[name] = _("Enter a date as YYYY-MM-DD.")
             return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Response as FlaskResponse
@@ -25,6 +25,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from server.auth.permissions import work_orders_scope
+from server.business_time import FIRST_DAY, LAST_DAY, OutOfRange, parse_day
 from server.console import bp
 from server.console.forms import HandOffForm, TransitionForm
 from server.console.helpers import (
@@ -110,7 +111,12 @@ def parse_list_args(args: Any) -> tuple[dict[str, Any], dict[str, str], str]:
         raw = (args.get(name) or "").strip()
         if raw:
             try:
-                day = date.fromisoformat(raw)
+                day = parse_day(raw)
+            except OutOfRange:
+                errors[name] = _(
+                    "Enter a date between %(first)s and %(last)s.", first=FIRST_DAY, last=LAST_DAY
+                )
+                continue
             except ValueError:
                 errors[name] = _("Enter a date like 2026-03-01.")
                 continue
