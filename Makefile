@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app server
 PYTEST_WORKERS ?= 2
 POSTGRES_URL ?= $(or $(FIELDWORK_TEST_POSTGRES_URL),postgresql://postgres@127.0.0.1:5432/postgres)
 
-.PHONY: run serve test lint format test-sqlite test-postgres system-deps test-system-deps translations clean bench-deps lock
+.PHONY: run serve test lint format test-sqlite test-postgres system-deps test-system-deps translations clean bench-deps lock technician-app test-app
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,10 +66,31 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+# The technicians' phone app (technician_app/, its own locked package.json): npm ci when
+# the lock changes, a build into technician_app/dist (served at /app/) when a source does.
+APP := technician_app
+APP_SOURCES := $(shell find $(APP)/src $(APP)/public -type f 2>/dev/null) $(APP)/index.html \
+  $(APP)/vite.config.ts $(APP)/tsconfig.json $(APP)/tsconfig.sw.json
+
+$(APP)/node_modules/.installed: $(APP)/package.json $(APP)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20.19+ (the technicians' app is built with it)." >&2; exit 1; }
+	cd $(APP) && npm ci --no-audit --no-fund
+	touch $@
+
+$(APP)/dist/.built: $(APP)/node_modules/.installed $(APP_SOURCES)
+	cd $(APP) && npm run build
+	touch $@
+
+technician-app: $(APP)/dist/.built
+
+# The app's own checks: ESLint, tsc --noEmit (app and service worker), Vitest.
+test-app: $(APP)/node_modules/.installed
+	cd $(APP) && npm run lint && npm run typecheck && npm test
+
 translations: $(VENV)/.requirements
 	$(BIN)/python -c "from server.i18n import compile_translations; compile_translations()"
 
-run: $(VENV)/.requirements system-deps translations node_modules/.installed
+run: $(VENV)/.requirements system-deps translations node_modules/.installed technician-app
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
 	@echo "Fieldwork on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
@@ -92,22 +113,22 @@ format: $(VENV)/.requirements-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test-sqlite: $(VENV)/.requirements-dev translations node_modules/.installed test-system-deps
+test-sqlite: $(VENV)/.requirements-dev translations node_modules/.installed technician-app test-system-deps
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --db=sqlite
 
 # PostgreSQL runs when it answers; under CI=true a missing server is a failure, not a skip.
-test-postgres: $(VENV)/.requirements-dev translations node_modules/.installed test-system-deps
+test-postgres: $(VENV)/.requirements-dev translations node_modules/.installed technician-app test-system-deps
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 	  echo "== PostgreSQL run =="; \
 	  FIELDWORK_TEST_POSTGRES_URL='$(POSTGRES_URL)' $(BIN)/pytest -n $(PYTEST_WORKERS) --db=postgresql \
-	    tests/integration tests/api tests/mobile_api tests/console tests/pdf; \
+	    tests/integration tests/api tests/mobile_api tests/console tests/pdf tests/technician_app; \
 	elif [ "$$CI" = "true" ]; then \
 	  echo "PostgreSQL is not reachable at $(POSTGRES_URL) and CI=true: failing." >&2; exit 1; \
 	else \
 	  echo "PostgreSQL not reachable at $(POSTGRES_URL): skipping the PostgreSQL run."; \
 	fi
 
-test: lint
+test: lint test-app
 	@echo "== SQLite run =="
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres

@@ -128,6 +128,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.customer import bp as customer_bp
 
     app.register_blueprint(customer_bp)
+    from server.technician_app import bp as technician_app_bp
+
+    app.register_blueprint(technician_app_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
     app.register_blueprint(mobile_bp, url_prefix="/api/mobile/v1")

@@ -14,7 +14,8 @@ def _generator() -> object:
     spec = importlib.util.spec_from_file_location(
         "generate_api_types", APP / "scripts" / "generate_api_types.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
