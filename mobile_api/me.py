@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify
+from flask import Response, current_app, g, jsonify
 
 from mobile_api import bp
 from mobile_api.schemas import (
@@ -12,6 +12,8 @@ from mobile_api.schemas import (
     NotificationPreferencesSchema,
     StatusSchema,
     StatusUpdateSchema,
+    WebPushKeySchema,
+    WebPushSubscriptionSchema,
 )
 from server.auth.permissions import Capability
 from server.idempotency import idempotent
@@ -20,6 +22,7 @@ from server.problems import load_json
 from server.services.devices import (
     current_availability,
     register_device,
+    register_web_push,
     set_availability,
     unregister_device,
 )
@@ -113,6 +116,59 @@ def change_notification_preferences() -> Response:
 def add_device() -> tuple[Response, int]:
     """Register or refresh a push token."""
     device, created = register_device(g.api_user, load_json(DeviceRegisterSchema()))
+    return jsonify(DeviceSchema().dump(device)), 201 if created else 200
+
+
+@bp.get("/devices/web-push-key")
+@operation(
+    "The key to subscribe this browser to Web Push with (VAPID public key).",
+    capability=Capability.MOBILE_USE,
+    response=WebPushKeySchema(),
+    tag="me",
+    description=(
+        "Pass `application_server_key` to `pushManager.subscribe({userVisibleOnly: true, "
+        "applicationServerKey})`, then register the subscription with "
+        "`POST /devices/web-push`. The key changes only when the server's VAPID key is "
+        "replaced; a subscription made with another key stops receiving pushes (subscribe "
+        "again when this value differs from the one the subscription was made with).\n\n"
+        'Each push carries JSON with ids only, e.g. `{"v": 1, "kind": '
+        '"work_order_assigned", "job_id": 12, "event_id": 345, "url": '
+        '"/app/#/jobs/12"}`: `kind` names what happened (the notification template), `url` '
+        "is the app page to open on a tap; sync the job for everything else."
+    ),
+)
+def get_web_push_key() -> Response:
+    """Return the VAPID public key."""
+    key = current_app.config["FIELDWORK_SETTINGS"].vapid_public_key
+    return jsonify(WebPushKeySchema().dump({"application_server_key": key}))
+
+
+@bp.post("/devices/web-push")
+@idempotent
+@operation(
+    "Register this browser's Web Push subscription, or refresh it.",
+    capability=Capability.MOBILE_USE,
+    body=WebPushSubscriptionSchema(),
+    response=DeviceSchema(),
+    status=201,
+    tag="me",
+    errors=(415, 422),
+    description=(
+        "Send `PushSubscription.toJSON()` as it is (plus `locale` and `app_version`). "
+        "Returns 201 for a new subscription, 200 when the endpoint was known. The endpoint "
+        "must be https on a public host. Unregister with `DELETE /devices/{id}`; a "
+        "subscription the push service reports gone (404/410) is deactivated "
+        "(`is_active: false`): subscribe again."
+    ),
+)
+def add_web_push_subscription() -> tuple[Response, int]:
+    """Register or refresh a Web Push subscription."""
+    settings = current_app.config["FIELDWORK_SETTINGS"]
+    device, created = register_web_push(
+        g.api_user,
+        load_json(WebPushSubscriptionSchema()),
+        allow_loopback=settings.webpush_allow_loopback,
+    )
     return jsonify(DeviceSchema().dump(device)), 201 if created else 200
 
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from server.business_time import HISTORIC_FIRST_DAY, Day, Instant
 from server.models import AvailabilityStatus, DevicePlatform
 
 MAX_ID = 2**31 - 1
@@ -58,7 +57,11 @@ class DeviceRegisterSchema(Schema):
         DevicePlatform,
         by_value=True,
         required=True,
-        metadata={"description": "`android` or `ios`."},
+        validate=validate.OneOf(
+            [DevicePlatform.ANDROID, DevicePlatform.IOS],
+            error="Browsers register with POST /devices/web-push.",
+        ),
+        metadata={"description": "`android` or `ios` (browsers: `POST /devices/web-push`)."},
     )
     app_version = fields.String(
         validate=validate.Length(max=40), allow_none=True, metadata={"example": "2.3.1"}
@@ -78,7 +81,67 @@ class DeviceSchema(Schema):
     app_version = fields.String(allow_none=True)
     locale = fields.String(allow_none=True)
     is_active = fields.Boolean(metadata={"description": "False once push stopped working."})
-    last_seen_at = Instant()
+    last_seen_at = fields.AwareDateTime()
+
+
+class WebPushKeysSchema(Schema):
+    """The subscription's keys, as the browser's ``PushSubscription.toJSON()`` gives them."""
+
+    p256dh = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^B[A-Za-z0-9_-]{86}=?\Z", error="Not a base64url P-256 public key (65 bytes)."
+        ),
+        metadata={"description": "The browser's ECDH public key: 65 bytes, base64url."},
+    )
+    auth = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9_-]{22}(==)?\Z", error="Not a base64url 16-byte secret."
+        ),
+        metadata={"description": "The subscription's authentication secret: 16 bytes, base64url."},
+    )
+
+
+class WebPushSubscriptionSchema(Schema):
+    """Register this browser for Web Push: what ``PushSubscription.toJSON()`` returns."""
+
+    endpoint = fields.String(
+        required=True,
+        validate=[
+            validate.Length(max=2048),
+            validate.Regexp(r"^https?://", error="Not an http(s) URL."),
+        ],
+        metadata={
+            "description": "The push service URL of the subscription; must be https.",
+            "example": "https://fcm.googleapis.com/fcm/send/dQw4w9WgXcQ:APA91b…",
+        },
+    )
+    expiration_time = fields.Float(
+        data_key="expirationTime",
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "Accepted and ignored: a 404/410 from the push service ends it."},
+    )
+    keys = fields.Nested(WebPushKeysSchema, required=True)
+    app_version = fields.String(
+        validate=validate.Length(max=40), allow_none=True, metadata={"example": "2.3.1"}
+    )
+    locale = fields.String(
+        validate=validate.OneOf(LOCALES),
+        load_default="zh_CN",
+        metadata={"description": "Language of notifications: `en` or `zh_CN`."},
+    )
+
+
+class WebPushKeySchema(Schema):
+    """The server's VAPID public key, for ``pushManager.subscribe``."""
+
+    application_server_key = fields.String(
+        metadata={
+            "description": "Pass as `applicationServerKey` (uncompressed P-256 point, base64url)."
+        }
+    )
 
 
 class StatusUpdateSchema(Schema):
@@ -96,7 +159,7 @@ class StatusSchema(Schema):
     """The technician's current status."""
 
     status = fields.Enum(AvailabilityStatus, by_value=True)
-    since = Instant()
+    since = fields.AwareDateTime()
     note = fields.String(allow_none=True)
 
 
@@ -200,9 +263,9 @@ class SiteSchema(Schema):
 class DeadlinesSchema(Schema):
     """When the promises to the customer fall due (UTC)."""
 
-    respond_by = Instant(allow_none=True)
-    arrive_by = Instant(allow_none=True)
-    resolve_by = Instant(allow_none=True)
+    respond_by = fields.AwareDateTime(allow_none=True)
+    arrive_by = fields.AwareDateTime(allow_none=True)
+    resolve_by = fields.AwareDateTime(allow_none=True)
 
 
 class JobSummarySchema(Schema):
@@ -217,11 +280,11 @@ class JobSummarySchema(Schema):
     category = fields.Nested(CategorySchema)
     customer_name = fields.String()
     site = fields.Nested(SiteSchema, allow_none=True)
-    scheduled_start_at = Instant(allow_none=True)
-    scheduled_end_at = Instant(allow_none=True)
+    scheduled_start_at = fields.AwareDateTime(allow_none=True)
+    scheduled_end_at = fields.AwareDateTime(allow_none=True)
     deadlines = fields.Nested(DeadlinesSchema)
     version = fields.Integer(metadata={"description": "Send it back as expected_version."})
-    updated_at = Instant()
+    updated_at = fields.AwareDateTime()
 
 
 class JobListSchema(Schema):
@@ -272,7 +335,7 @@ class ServiceVisitSchema(Schema):
 
     number = fields.String()
     title = fields.String()
-    completed_at = Instant(allow_none=True)
+    completed_at = fields.AwareDateTime(allow_none=True)
     resolution_code = fields.String(allow_none=True)
 
 
@@ -284,8 +347,8 @@ class AssetSchema(Schema):
     manufacturer = fields.String(allow_none=True)
     model = fields.String()
     serial_number = fields.String(allow_none=True)
-    installed_on = Day(first=HISTORIC_FIRST_DAY, allow_none=True)
-    warranty_ends_on = Day(allow_none=True)
+    installed_on = fields.Date(allow_none=True)
+    warranty_ends_on = fields.Date(allow_none=True)
     history = fields.List(fields.Nested(ServiceVisitSchema))
 
 
@@ -362,7 +425,7 @@ class ReportSchema(Schema):
             "description": "Send as expected_version to avoid overwriting another device's save."
         }
     )
-    updated_at = Instant()
+    updated_at = fields.AwareDateTime()
 
 
 class ReportUpdateSchema(Schema):
@@ -395,12 +458,12 @@ class PhotoSchema(Schema):
     id = fields.Integer()
     client_id = fields.String(allow_none=True)
     caption = fields.String(allow_none=True)
-    captured_at = Instant(allow_none=True)
+    captured_at = fields.AwareDateTime(allow_none=True)
     width = fields.Integer(allow_none=True)
     height = fields.Integer(allow_none=True)
     url = fields.String(metadata={"description": "The display copy (JPEG)."})
     thumbnail_url = fields.String()
-    created_at = Instant()
+    created_at = fields.AwareDateTime()
 
 
 class PhotoUploadSchema(Schema):
@@ -419,7 +482,7 @@ class PhotoUploadSchema(Schema):
         metadata={"description": "The phone's id for this capture; a retry with it is a replay."},
     )
     caption = fields.String(validate=validate.Length(max=300))
-    captured_at = Instant(metadata={"description": "Phone clock, with offset."})
+    captured_at = fields.AwareDateTime(metadata={"description": "Phone clock, with offset."})
     latitude = fields.Float(validate=validate.Range(min=-90, max=90))
     longitude = fields.Float(validate=validate.Range(min=-180, max=180))
 
@@ -442,7 +505,7 @@ class SignatureUploadSchema(Schema):
     client_id = fields.UUID(required=True)
     signer_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     signer_role = fields.String(required=True, validate=validate.OneOf(["customer", "technician"]))
-    signed_at = Instant(required=True)
+    signed_at = fields.AwareDateTime(required=True)
     latitude = fields.Float(validate=validate.Range(min=-90, max=90), allow_none=True)
     longitude = fields.Float(validate=validate.Range(min=-180, max=180), allow_none=True)
     png_base64 = fields.String(
@@ -464,7 +527,7 @@ class SignatureSchema(Schema):
     client_id = fields.String(allow_none=True)
     signer_name = fields.String()
     signer_role = fields.String()
-    signed_at = Instant(attribute="captured_at", allow_none=True)
+    signed_at = fields.AwareDateTime(attribute="captured_at", allow_none=True)
     content_type = fields.String()
     url = fields.String()
 
@@ -492,7 +555,7 @@ class TransitionRequestSchema(Schema):
         required=True, validate=validate.Length(min=1, max=60), metadata={"example": "accept"}
     )
     expected_version = _version_field()
-    captured_at = Instant(
+    captured_at = fields.AwareDateTime(
         metadata={"description": "When it happened on the phone (kept for the record)."}
     )
     location = fields.Nested(LocationSchema, allow_none=True)
@@ -519,7 +582,7 @@ class PhotoFromUploadSchema(Schema):
         metadata={"description": "The phone's id for this capture; a retry with it is a replay."},
     )
     caption = fields.String(validate=validate.Length(max=300))
-    captured_at = Instant(metadata={"description": "Phone clock, with offset."})
+    captured_at = fields.AwareDateTime(metadata={"description": "Phone clock, with offset."})
     latitude = fields.Float(validate=validate.Range(min=-90, max=90))
     longitude = fields.Float(validate=validate.Range(min=-180, max=180))
     sha256 = fields.String(

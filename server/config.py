@@ -5,11 +5,13 @@ Nothing here runs at import time: ``load_settings`` is called by ``create_app``.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,6 +60,14 @@ class Settings:
     proxy_hops: int = 0
     #: Host names requests may carry; others get 400 (RELIABILITY D6).
     trusted_hosts: tuple[str, ...] = ("localhost", "127.0.0.1")
+    #: VAPID private key signing Web Push requests: the P-256 scalar, base64url (RFC 8292).
+    vapid_private_key: str = field(default="", repr=False)
+    #: Its public key (uncompressed point, base64url): the browser's ``applicationServerKey``.
+    vapid_public_key: str = ""
+    #: Who runs this server, for push services (``mailto:`` or ``https:`` URI; VAPID ``sub``).
+    vapid_subject: str = "mailto:noreply@localhost"
+    #: Web Push endpoints on loopback (and plain http there) are accepted: tests only.
+    webpush_allow_loopback: bool = False
 
     def flask_config(self) -> dict[str, Any]:
         """Return the Flask/extension configuration keys these settings imply."""
@@ -116,6 +126,77 @@ def _secret_key(instance_path: Path, configured: str | None) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
+
+
+def _vapid_private_key(instance_path: Path, configured: str | None) -> str:
+    """Return the VAPID key as a base64url P-256 scalar; generate one into ``instance/``."""
+    if configured:
+        try:
+            return _vapid_scalar(configured)
+        except ValueError:
+            # The value is a secret: say what is wrong, never what it is.
+            raise ValueError(
+                "FIELDWORK_VAPID_PRIVATE_KEY must be a P-256 private key: 32 bytes base64url "
+                "(as web-push and py-vapid print it) or a PEM file's text"
+            ) from None
+    key_file = instance_path / "vapid_private_key"
+    if key_file.exists():
+        return _vapid_scalar(key_file.read_text())
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    scalar = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+    key = base64.urlsafe_b64encode(scalar.to_bytes(32, "big")).decode().rstrip("=")
+    instance_path.mkdir(parents=True, exist_ok=True)
+    # Owner-readable only, like the secret key: it signs every push we send.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def _vapid_scalar(text: str) -> str:
+    """Normalise a P-256 private key (base64url scalar or PEM) to the unpadded base64url scalar."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    text = text.strip()
+    if text.startswith("-----BEGIN"):
+        try:
+            key = serialization.load_pem_private_key(text.encode(), password=None)
+        except (TypeError, ValueError):
+            raise ValueError("not a PEM private key") from None
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+            raise ValueError("not a P-256 key")
+        scalar = key.private_numbers().private_value
+    else:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{43}=?", text):
+            raise ValueError("not 32 bytes of base64url")
+        scalar = int.from_bytes(base64.urlsafe_b64decode(text.rstrip("=") + "="), "big")
+        ec.derive_private_key(scalar, ec.SECP256R1())  # out of range raises ValueError
+    return base64.urlsafe_b64encode(scalar.to_bytes(32, "big")).decode().rstrip("=")
+
+
+def _vapid_public_key(private_key: str) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    scalar = int.from_bytes(base64.urlsafe_b64decode(private_key + "="), "big")
+    point = (
+        ec.derive_private_key(scalar, ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
+    return base64.urlsafe_b64encode(point).decode().rstrip("=")
+
+
+def _vapid_subject(values: Mapping[str, Any], mail_from: str) -> str:
+    configured = str(values.get("FIELDWORK_VAPID_SUBJECT") or "").strip()
+    if configured:
+        if not re.fullmatch(r"mailto:[^@\s]+@[^@\s]+|https://[^\s/]+(/\S*)?", configured):
+            raise ValueError("FIELDWORK_VAPID_SUBJECT must be a mailto: or https: URI")
+        return configured
+    address = parseaddr(mail_from)[1] or "noreply@localhost"
+    return f"mailto:{address}"
 
 
 def _normalise_database_url(url: str) -> str:
@@ -202,6 +283,8 @@ def load_settings(
         instance_path,
     )
     base_url = values.get("FIELDWORK_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    mail_from = values.get("FIELDWORK_MAIL_FROM", "Fieldwork <noreply@localhost>")
+    vapid_key = _vapid_private_key(instance_path, values.get("FIELDWORK_VAPID_PRIVATE_KEY"))
     return Settings(
         instance_path=instance_path,
         database_url=database_url,
@@ -209,7 +292,7 @@ def load_settings(
         storage_url=values.get("FIELDWORK_STORAGE_URL", f"file://{instance_path / 'files'}"),
         broker_url=values.get("FIELDWORK_BROKER_URL") or None,
         smtp_url=values.get("FIELDWORK_SMTP_URL") or None,
-        mail_from=values.get("FIELDWORK_MAIL_FROM", "Fieldwork <noreply@localhost>"),
+        mail_from=mail_from,
         fcm_credentials=values.get("FIELDWORK_FCM_CREDENTIALS") or None,
         fcm_endpoint=values.get("FIELDWORK_FCM_ENDPOINT") or None,
         signing_p12=values.get("FIELDWORK_SIGNING_P12") or None,
@@ -233,4 +316,8 @@ def load_settings(
         ),
         proxy_hops=_proxy_hops(values),
         trusted_hosts=_trusted_hosts(values, base_url),
+        vapid_private_key=vapid_key,
+        vapid_public_key=_vapid_public_key(vapid_key),
+        vapid_subject=_vapid_subject(values, mail_from),
+        webpush_allow_loopback=_flag(values, "FIELDWORK_WEBPUSH_ALLOW_LOOPBACK"),
     )

@@ -1,13 +1,16 @@
 """The tasks outbox messages run. Each is idempotent: deliveries are recorded per recipient.
 
 ``notify`` tells people about a work order: a push to every active phone of the users it
-names, and/or an e-mail, in each recipient's language. Without FCM credentials pushes are
-recorded (shown in the console's outbox view) instead of sent; without SMTP settings
-e-mails are written as ``.eml`` files (see ``server.notify.email``).
+names (FCM for the Android and iOS apps, Web Push for browsers running the technicians' web
+app), and/or an e-mail, in each recipient's language. Without FCM credentials FCM pushes are
+recorded (shown in the console's outbox view) instead of sent; Web Push always sends, signed
+with the deployment's VAPID key. Without SMTP settings e-mails are written as ``.eml`` files
+(see ``server.notify.email``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import logging
@@ -23,7 +26,17 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.jobs.relay import PermanentFailure, RetryLater, deliver_once, task
-from server.models import Contact, Delivery, Device, OutboxMessage, Role, User, WorkOrder
+from server.models import (
+    Contact,
+    Delivery,
+    Device,
+    DevicePlatform,
+    OutboxMessage,
+    Priority,
+    Role,
+    User,
+    WorkOrder,
+)
 from server.notify.outbound_http import opener
 from server.services.notification_preferences import wanting
 from server.services.workflow_registry import definition_for
@@ -110,10 +123,44 @@ def _push_sender(credentials: str, endpoint: str | None) -> Any:
     return _SENDERS[key]
 
 
+#: One Web Push sender per VAPID configuration (it holds an HTTP session).
+_WEB_SENDERS: dict[tuple[str, str, bool], Any] = {}
+
+#: The technicians' app page of a job: a tap on a Web Push notification opens it.
+APP_JOB_URL = "/app/#/jobs/{job_id}"
+
+
+def _web_push_sender(settings: Any) -> Any:
+    from server.notify.webpush import WebPushSender
+
+    key = (settings.vapid_private_key, settings.vapid_subject, settings.webpush_allow_loopback)
+    if key not in _WEB_SENDERS:
+        _WEB_SENDERS[key] = WebPushSender(
+            settings.vapid_private_key,
+            settings.vapid_subject,
+            allow_loopback=settings.webpush_allow_loopback,
+        )
+    return _WEB_SENDERS[key]
+
+
 def close_push_senders() -> None:
-    """Close every push sender (their Firebase apps); the next push opens a new one."""
+    """Close every push sender (Firebase apps, Web Push sessions); the next push opens anew."""
     while _SENDERS:
         _SENDERS.popitem()[1].close()
+    while _WEB_SENDERS:
+        _WEB_SENDERS.popitem()[1].close()
+
+
+def web_push_payload(message: OutboxMessage, order: WorkOrder, template: str) -> dict[str, Any]:
+    """Return what a Web Push carries: ids only, and the app page to open (the app syncs)."""
+    return {
+        "v": 1,
+        "kind": template,
+        "job_id": order.id,
+        "event_id": message.event_id,
+        "outbox_id": message.id,
+        "url": APP_JOB_URL.format(job_id=order.id),
+    }
 
 
 def _push_text(template: str, locale: str, order: WorkOrder) -> tuple[str, str]:
@@ -129,13 +176,14 @@ def _push_text(template: str, locale: str, order: WorkOrder) -> tuple[str, str]:
 
 
 def push_to(message: OutboxMessage, order: WorkOrder, users: Iterable[User], template: str) -> None:
-    """Push to every active phone of ``users``, once per phone, whatever the retries.
+    """Push to every active phone and browser of ``users``, once each, whatever the retries.
 
     The phones not yet served by this message go to FCM together (``send_each``, at most
-    500 a call); each outcome is recorded as a delivery, so a retry only sends to the
-    phones FCM asked us to try again.
+    500 a call); the browsers get one Web Push each (VAPID-signed, the payload encrypted
+    for the subscription, ids only). Each outcome is recorded as a delivery, so a retry
+    only sends to the devices a push service asked us to try again.
     """
-    from server.notify.push import PushMessage, PushOutcome
+    from server.notify.push import PushMessage, PushOutcome, PushResult
 
     settings = current_app.config["FIELDWORK_SETTINGS"]
     devices = db.session.scalars(
@@ -153,43 +201,51 @@ def push_to(message: OutboxMessage, order: WorkOrder, users: Iterable[User], tem
     pending = [device for device in devices if f"device:{device.id}" not in served]
     if not pending:
         return
-    pushes = []
-    for device in pending:
-        title, body = _push_text(template, device.locale or "en", order)
-        pushes.append(
-            PushMessage(
-                token=device.push_token,
-                title=title,
-                body=body,
-                data={
-                    "work_order_id": str(order.id),
-                    "number": order.number,
-                    "state": order.state,
-                    "event_id": str(message.event_id or ""),
-                    "outbox_id": str(message.id),
-                },
-                collapse_key=f"wo-{order.id}",
+    phones = [d for d in pending if d.platform is not DevicePlatform.WEB]
+    browsers = [d for d in pending if d.platform is DevicePlatform.WEB]
+    outcomes: dict[int, tuple[str, str | None] | None] = {}
+    results: list[tuple[Device, PushResult]] = []
+    if phones:
+        pushes = []
+        for device in phones:
+            title, body = _push_text(template, device.locale or "en", order)
+            pushes.append(
+                PushMessage(
+                    token=device.push_token,
+                    title=title,
+                    body=body,
+                    data={
+                        "work_order_id": str(order.id),
+                        "number": order.number,
+                        "state": order.state,
+                        "event_id": str(message.event_id or ""),
+                        "outbox_id": str(message.id),
+                    },
+                    collapse_key=f"wo-{order.id}",
+                )
             )
-        )
-    if not settings.fcm_credentials:
-        # No Firebase project configured: the pushes are recorded for the console to show.
-        outcomes: list[tuple[str, str | None] | None] = [("recorded", None)] * len(pending)
-        retry_after: float | None = None
-    else:
-        results = _push_sender(settings.fcm_credentials, settings.fcm_endpoint).send(pushes)
-        outcomes, retry_after = [], None
-        for device, result in zip(pending, results, strict=True):
-            if result.outcome is PushOutcome.SENT:
-                outcomes.append(("sent", result.message_id))
-            elif result.outcome is PushOutcome.TOKEN_DEAD:
-                device.is_active = False
-                outcomes.append(("dead_token", result.error_code))
-            elif result.outcome is PushOutcome.PAYLOAD_ERROR:
-                outcomes.append(("failed", f"{result.error_code}: {result.detail}"[:255]))
-            else:
-                outcomes.append(None)  # retried: nothing recorded for this phone yet
-                retry_after = max(retry_after or 0, result.retry_after or 0) or None
-    for device, outcome in zip(pending, outcomes, strict=True):
+        if not settings.fcm_credentials:
+            # No Firebase project configured: the pushes are recorded for the console to show.
+            outcomes.update({device.id: ("recorded", None) for device in phones})
+        else:
+            sender = _push_sender(settings.fcm_credentials, settings.fcm_endpoint)
+            results += zip(phones, sender.send(pushes), strict=True)
+    if browsers:
+        results += _web_push(message, order, browsers, template, settings)
+    retry_after: float | None = None
+    for device, result in results:
+        if result.outcome is PushOutcome.SENT:
+            outcomes[device.id] = ("sent", result.message_id)
+        elif result.outcome is PushOutcome.TOKEN_DEAD:
+            device.is_active = False
+            outcomes[device.id] = ("dead_token", result.error_code)
+        elif result.outcome is PushOutcome.PAYLOAD_ERROR:
+            outcomes[device.id] = ("failed", f"{result.error_code}: {result.detail}"[:255])
+        else:
+            outcomes[device.id] = None  # retried: nothing recorded for this device yet
+            retry_after = max(retry_after or 0, result.retry_after or 0) or None
+    for device in pending:
+        outcome = outcomes[device.id]
         if outcome is not None:
             status, external_id = outcome
             db.session.add(
@@ -202,8 +258,44 @@ def push_to(message: OutboxMessage, order: WorkOrder, users: Iterable[User], tem
                 )
             )
     db.session.commit()
-    if None in outcomes:
-        raise RetryLater("FCM asked us to retry", after=retry_after)
+    if None in outcomes.values():
+        raise RetryLater("a push service asked us to retry", after=retry_after)
+
+
+def _web_push(
+    message: OutboxMessage, order: WorkOrder, browsers: list[Device], template: str, settings: Any
+) -> list[tuple[Device, Any]]:
+    """Send one Web Push to each browser; return each device with its result."""
+    from server.notify.push import PushOutcome, PushResult
+    from server.notify.webpush import WebPushMessage
+
+    urgent = order.priority is Priority.EMERGENCY or template == "emergency_assigned"
+    payload = web_push_payload(message, order, template)
+    ready: list[tuple[Device, WebPushMessage]] = []
+    results: list[tuple[Device, Any]] = []
+    for device in browsers:
+        if not (device.webpush_p256dh and device.webpush_auth):
+            result = PushResult(device.push_token, PushOutcome.PAYLOAD_ERROR, None, "no_keys")
+            results.append((device, result))
+            continue
+        try:
+            push = WebPushMessage(
+                endpoint=device.push_token,
+                p256dh=device.webpush_p256dh,
+                auth=device.webpush_auth,
+                payload=payload,
+                topic=f"wo-{order.id}",
+                urgency="high" if urgent else "normal",
+            )
+        except ValueError as error:
+            result = PushResult(device.push_token, PushOutcome.PAYLOAD_ERROR, None, "invalid")
+            results.append((device, dataclasses.replace(result, detail=str(error))))
+            continue
+        ready.append((device, push))
+    if ready:
+        sent = _web_push_sender(settings).send([push for _device, push in ready])
+        results += zip([device for device, _push in ready], sent, strict=True)
+    return results
 
 
 @task("notify")

@@ -21,9 +21,9 @@ class Device(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Whose phone it is.
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    #: FCM registration token.
+    #: FCM registration token; for ``web``, the Web Push subscription's endpoint URL.
     push_token: Mapped[str] = mapped_column(String(4096), unique=True)
-    #: Android or iOS.
+    #: Android, iOS, or web (a browser's Web Push subscription).
     platform: Mapped[DevicePlatform] = mapped_column(
         Enum(DevicePlatform, values_callable=enum_values, native_enum=False, length=10)
     )
@@ -33,5 +33,9 @@ class Device(TimestampMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(10))
     #: Last time the phone talked to us.
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    #: False once FCM reported the token dead or the user removed the device.
+    #: False once the push service reported the token (subscription) dead.
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: Web Push only: the browser's P-256 ECDH public key (``keys.p256dh``), base64url.
+    webpush_p256dh: Mapped[str | None] = mapped_column(String(100))
+    #: Web Push only: the subscription's 16-byte authentication secret (``keys.auth``), base64url.
+    webpush_auth: Mapped[str | None] = mapped_column(String(40))

@@ -86,6 +86,8 @@ class DevicePlatform(StrEnum):
 
     ANDROID = "android"
     IOS = "ios"
+    #: A browser (the installable technicians' app) with a Web Push subscription.
+    WEB = "web"
 
 
 class TokenKind(StrEnum):

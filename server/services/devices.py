@@ -1,16 +1,28 @@
-"""Use cases for technicians' phones and their own availability status."""
+"""Use cases for technicians' phones (FCM tokens, Web Push subscriptions) and their status."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import AvailabilityStatus, Device, TechnicianAvailability, User
+from server.models import (
+    AvailabilityStatus,
+    Device,
+    DevicePlatform,
+    TechnicianAvailability,
+    User,
+)
 from server.models.base import utcnow
-from server.services.errors import NotFound
+from server.notify.outbound_http import is_public_address
+from server.services.errors import InvalidInput, NotFound
 
 
 def register_device(user: User, data: Mapping[str, Any]) -> tuple[Device, bool]:
@@ -69,3 +81,61 @@ def current_availability(user: User) -> TechnicianAvailability | None:
         .order_by(TechnicianAvailability.starts_at.desc(), TechnicianAvailability.id.desc())
         .limit(1)
     )
+
+
+def register_web_push(
+    user: User, data: Mapping[str, Any], *, allow_loopback: bool = False
+) -> tuple[Device, bool]:
+    """Register a browser's Web Push subscription, or refresh it; it moves to its current user.
+
+    The endpoint must be https on a host name or a public address (the server will POST to
+    it); ``allow_loopback`` also admits ``http://`` on this machine, for tests.
+    """
+    endpoint = str(data["endpoint"])
+    errors = endpoint_problems(endpoint, allow_loopback)
+    keys = data["keys"]
+    p256dh, auth = keys["p256dh"].rstrip("="), keys["auth"].rstrip("=")
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(
+            ec.SECP256R1(), base64.urlsafe_b64decode(p256dh + "=")
+        )
+    except (ValueError, binascii.Error):
+        errors["keys.p256dh"] = ["Not a point on the P-256 curve."]
+    if errors:
+        raise InvalidInput(errors)
+    device, created = register_device(
+        user,
+        {
+            "push_token": endpoint,
+            "platform": DevicePlatform.WEB,
+            "app_version": data.get("app_version"),
+            "locale": data.get("locale"),
+        },
+    )
+    device.webpush_p256dh, device.webpush_auth = p256dh, auth
+    db.session.flush()
+    return device, created
+
+
+def endpoint_problems(endpoint: str, allow_loopback: bool) -> dict[str, list[str]]:
+    """Say what makes ``endpoint`` unfit to push to (empty when it is fine)."""
+    try:
+        parts = urlsplit(endpoint)
+        host = (parts.hostname or "").lower()
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError:
+        return {"endpoint": ["Not a push service URL."]}
+    try:
+        address = ipaddress.ip_address(host) if host else None
+    except ValueError:
+        address = None
+    loopback = host == "localhost" or (address is not None and address.is_loopback)
+    if not host or parts.username or parts.password or parts.fragment:
+        return {"endpoint": ["Not a push service URL."]}
+    if loopback and allow_loopback:
+        return {}
+    if parts.scheme != "https":
+        return {"endpoint": ["Use an https push service URL."]}
+    if loopback or (address is not None and not is_public_address(host)):
+        return {"endpoint": ["Push service URLs must not point at internal addresses."]}
+    return {}

@@ -287,3 +287,213 @@ def test_notification_preferences_reject_unknown_topics_and_channels(
         response = client.patch(url, headers=phone, json=body)
         assert response.status_code == 422, body
         assert response.content_type == "application/problem+json"
+
+
+# --- Web Push (browsers running the technicians' app) -----------------------------------------
+
+from tests.notify import fake_webpush  # noqa: E402
+from tests.notify.fake_webpush import FakePushService  # noqa: E402
+
+
+@pytest.fixture
+def push_service(app, monkeypatch):
+    """A local push service; the server may push to loopback http for it."""
+    with FakePushService() as fake:
+        settings = dataclasses.replace(
+            app.config["FIELDWORK_SETTINGS"], webpush_allow_loopback=True
+        )
+        monkeypatch.setitem(app.config, "FIELDWORK_SETTINGS", settings)
+        yield fake
+    from server.jobs.tasks import close_push_senders
+
+    close_push_senders()
+
+
+@pytest.fixture
+def technician_with_browsers(client, push_service, create_user, api_headers):
+    """A technician whose app subscribed in two browsers, through the mobile API."""
+    from server.models import Device, TokenAudience
+
+    tech = create_user(Role.TECHNICIAN, locale="zh_CN")
+    phone = api_headers(tech, TokenAudience.MOBILE)
+    key = client.get("/api/mobile/v1/devices/web-push-key", headers=phone).get_json()
+    subscriptions = [push_service.subscribe(key["application_server_key"]) for _ in range(2)]
+    for subscription in subscriptions:
+        response = client.post(
+            "/api/mobile/v1/devices/web-push",
+            headers=phone,
+            json=subscription.to_json() | {"locale": "zh_CN", "app_version": "1.0.0"},
+        )
+        assert response.status_code == 201, response.get_json()
+        assert response.get_json()["platform"] == "web"
+    retired = push_service.subscribe(key["application_server_key"])
+    db.session.add(
+        Device(
+            user_id=tech.id,
+            push_token=retired.endpoint,
+            platform="web",
+            webpush_p256dh=retired.p256dh,
+            webpush_auth=retired.auth,
+            is_active=False,
+        )
+    )
+    db.session.commit()
+    return tech, subscriptions, retired
+
+
+def web_push_deliveries(order):
+    return db.session.scalars(
+        db.select(Delivery)
+        .join(OutboxMessage)
+        .where(OutboxMessage.work_order_id == order.id, Delivery.channel == "push")
+        .order_by(Delivery.id)
+    ).all()
+
+
+def test_assigning_web_pushes_once_to_each_active_subscription_with_ids_only(
+    push_service, create_work_order, technician_with_browsers, create_user
+):
+    tech, subscriptions, retired = technician_with_browsers
+    order = create_work_order()
+    assign(order, tech, create_user)
+    while relay.run_once("w"):
+        pass
+    relay.run_once("w")
+
+    assert sorted(r.subscription_id for r in push_service.received) == sorted(
+        s.id for s in subscriptions
+    )
+    assert push_service.received_for(retired) == []
+    message = db.session.scalars(
+        db.select(OutboxMessage).where(
+            OutboxMessage.work_order_id == order.id, OutboxMessage.action == "notify"
+        )
+    ).one()
+    for received in push_service.received:
+        assert received.payload == {
+            "v": 1,
+            "kind": "work_order_assigned",
+            "job_id": order.id,
+            "event_id": message.event_id,
+            "outbox_id": message.id,
+            "url": f"/app/#/jobs/{order.id}",
+        }
+        assert order.title not in received.plaintext.decode()
+        assert received.headers["topic"] == f"wo-{order.id}"
+        assert received.headers["urgency"] == "normal"
+    assert [d.status for d in web_push_deliveries(order)] == ["sent", "sent"]
+    assert all(d.external_id.startswith(push_service.origin) for d in web_push_deliveries(order))
+
+
+def test_a_gone_subscription_is_deactivated_and_not_pushed_again(
+    push_service, create_work_order, technician_with_browsers, create_user
+):
+    from server.models import Device
+
+    tech, subscriptions, _retired = technician_with_browsers
+    push_service.reply(subscriptions[0], fake_webpush.gone())
+    first = create_work_order()
+    assign(first, tech, create_user)
+    relay.run_once("w")
+    db.session.expire_all()
+    dead = db.session.scalar(
+        db.select(Device).where(Device.push_token == subscriptions[0].endpoint)
+    )
+    assert dead.is_active is False
+    assert sorted(d.status for d in web_push_deliveries(first)) == ["dead_token", "sent"]
+
+    before = len(push_service.attempts)
+    assign(create_work_order(), tech, create_user)
+    relay.run_once("w")
+    assert push_service.attempts[before:] == [subscriptions[1].id]
+
+
+def test_429_with_retry_after_is_retried_after_it_and_sent_once_to_each(
+    push_service, create_work_order, technician_with_browsers, create_user
+):
+    from datetime import timedelta
+
+    from server.models.base import utcnow
+
+    tech, subscriptions, _retired = technician_with_browsers
+    push_service.reply(subscriptions[1], fake_webpush.too_many_requests("600"))
+    order = create_work_order()
+    assign(order, tech, create_user)
+    relay.run_once("w")
+    message = db.session.scalars(
+        db.select(OutboxMessage).where(
+            OutboxMessage.work_order_id == order.id, OutboxMessage.action == "notify"
+        )
+    ).one()
+    assert message.status is OutboxStatus.PENDING
+    assert message.available_at >= utcnow() + timedelta(seconds=590)
+
+    push_service.clear_reply(subscriptions[1])
+    message.available_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    relay.run_once("w")
+    assert push_service.attempts.count(subscriptions[0].id) == 1
+    assert push_service.attempts.count(subscriptions[1].id) == 2  # refused once, then delivered
+    assert len(push_service.received_for(subscriptions[1])) == 2  # the refused one was read too
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, message.id).status is OutboxStatus.DONE
+    assert [d.status for d in web_push_deliveries(order)] == ["sent", "sent"]
+
+
+def test_a_413_fails_the_push_without_retrying_or_deactivating(
+    push_service, create_work_order, technician_with_browsers, create_user
+):
+    from server.models import Device
+
+    tech, subscriptions, _retired = technician_with_browsers
+    for subscription in subscriptions:
+        push_service.reply(subscription, fake_webpush.payload_too_large())
+    order = create_work_order()
+    assign(order, tech, create_user)
+    while relay.run_once("w"):
+        pass
+    relay.run_once("w")
+    assert len(push_service.attempts) == 2
+    assert [d.status for d in web_push_deliveries(order)] == ["failed", "failed"]
+    assert all(d.external_id.startswith("413") for d in web_push_deliveries(order))
+    db.session.expire_all()
+    devices = db.session.scalars(db.select(Device).where(Device.user_id == tech.id)).all()
+    assert sorted(d.is_active for d in devices) == [False, True, True]  # only the retired one
+
+
+def test_muted_new_jobs_send_no_web_push_but_emergencies_go_out_urgent(
+    push_service,
+    client,
+    create_work_order,
+    create_category,
+    technician_with_browsers,
+    create_user,
+    api_headers,
+):
+    from server.models import Priority, TokenAudience
+
+    tech, subscriptions, _retired = technician_with_browsers
+    phone = api_headers(tech, TokenAudience.MOBILE)
+    response = client.patch(
+        "/api/mobile/v1/me/notification-preferences",
+        headers=phone,
+        json={"new_jobs": {"push": False}},
+    )
+    assert response.status_code == 200
+    db.session.commit()
+
+    assign(create_work_order(), tech, create_user)
+    while relay.run_once("w"):
+        pass
+    assert push_service.attempts == []
+
+    emergency = create_category(code="emergency", workflow_name="emergency_callout")
+    order = create_work_order(category=emergency, priority=Priority.EMERGENCY)
+    assign(order, tech, create_user)
+    while relay.run_once("w"):
+        pass
+    assert sorted(r.subscription_id for r in push_service.received) == sorted(
+        s.id for s in subscriptions
+    )
+    assert {r.payload["kind"] for r in push_service.received} == {"emergency_assigned"}
+    assert {r.headers["urgency"] for r in push_service.received} == {"high"}

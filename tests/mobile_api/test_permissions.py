@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import base64
 import io
+import uuid
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from server.models import Role, TokenAudience
 from tests.mobile_api.conftest import jpeg_bytes, new_id, png_bytes
@@ -32,6 +35,19 @@ def signature_json():
             "signed_at": "2026-11-23T10:00:00+08:00",
             "png_base64": base64.b64encode(png_bytes()).decode(),
         }
+    }
+
+
+def web_push_json():
+    from tests.notify.fake_webpush import b64url
+
+    point = ec.generate_private_key(ec.SECP256R1()).public_key()
+    p256dh = point.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return {
+        "endpoint": f"https://push.example.net/push/{new_id()}",
+        "keys": {"p256dh": b64url(p256dh), "auth": b64url(uuid.uuid4().bytes)},
     }
 
 
@@ -60,6 +76,8 @@ ENDPOINTS = [
         False,
     ),
     ("DELETE", "/api/mobile/v1/devices/{device}", lambda w: {}, False),
+    ("GET", "/api/mobile/v1/devices/web-push-key", lambda w: {}, False),
+    ("POST", "/api/mobile/v1/devices/web-push", lambda w: {"json": web_push_json()}, False),
     ("GET", "/api/mobile/v1/me/notification-preferences", lambda w: {}, False),
     (
         "PATCH",
