@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from server.business_time import HISTORIC_FIRST_DAY, Day, Instant
 from server.models import AvailabilityStatus, DevicePlatform
 
 MAX_ID = 2**31 - 1
@@ -81,7 +82,7 @@ class DeviceSchema(Schema):
     app_version = fields.String(allow_none=True)
     locale = fields.String(allow_none=True)
     is_active = fields.Boolean(metadata={"description": "False once push stopped working."})
-    last_seen_at = fields.AwareDateTime()
+    last_seen_at = Instant()
 
 
 class WebPushKeysSchema(Schema):
@@ -159,7 +160,7 @@ class StatusSchema(Schema):
     """The technician's current status."""
 
     status = fields.Enum(AvailabilityStatus, by_value=True)
-    since = fields.AwareDateTime()
+    since = Instant()
     note = fields.String(allow_none=True)
 
 
@@ -263,9 +264,9 @@ class SiteSchema(Schema):
 class DeadlinesSchema(Schema):
     """When the promises to the customer fall due (UTC)."""
 
-    respond_by = fields.AwareDateTime(allow_none=True)
-    arrive_by = fields.AwareDateTime(allow_none=True)
-    resolve_by = fields.AwareDateTime(allow_none=True)
+    respond_by = Instant(allow_none=True)
+    arrive_by = Instant(allow_none=True)
+    resolve_by = Instant(allow_none=True)
 
 
 class JobSummarySchema(Schema):
@@ -280,11 +281,11 @@ class JobSummarySchema(Schema):
     category = fields.Nested(CategorySchema)
     customer_name = fields.String()
     site = fields.Nested(SiteSchema, allow_none=True)
-    scheduled_start_at = fields.AwareDateTime(allow_none=True)
-    scheduled_end_at = fields.AwareDateTime(allow_none=True)
+    scheduled_start_at = Instant(allow_none=True)
+    scheduled_end_at = Instant(allow_none=True)
     deadlines = fields.Nested(DeadlinesSchema)
     version = fields.Integer(metadata={"description": "Send it back as expected_version."})
-    updated_at = fields.AwareDateTime()
+    updated_at = Instant()
 
 
 class JobListSchema(Schema):
@@ -335,7 +336,7 @@ class ServiceVisitSchema(Schema):
 
     number = fields.String()
     title = fields.String()
-    completed_at = fields.AwareDateTime(allow_none=True)
+    completed_at = Instant(allow_none=True)
     resolution_code = fields.String(allow_none=True)
 
 
@@ -347,8 +348,8 @@ class AssetSchema(Schema):
     manufacturer = fields.String(allow_none=True)
     model = fields.String()
     serial_number = fields.String(allow_none=True)
-    installed_on = fields.Date(allow_none=True)
-    warranty_ends_on = fields.Date(allow_none=True)
+    installed_on = Day(first=HISTORIC_FIRST_DAY, allow_none=True)
+    warranty_ends_on = Day(allow_none=True)
     history = fields.List(fields.Nested(ServiceVisitSchema))
 
 
@@ -425,7 +426,7 @@ class ReportSchema(Schema):
             "description": "Send as expected_version to avoid overwriting another device's save."
         }
     )
-    updated_at = fields.AwareDateTime()
+    updated_at = Instant()
 
 
 class ReportUpdateSchema(Schema):
@@ -458,12 +459,12 @@ class PhotoSchema(Schema):
     id = fields.Integer()
     client_id = fields.String(allow_none=True)
     caption = fields.String(allow_none=True)
-    captured_at = fields.AwareDateTime(allow_none=True)
+    captured_at = Instant(allow_none=True)
     width = fields.Integer(allow_none=True)
     height = fields.Integer(allow_none=True)
     url = fields.String(metadata={"description": "The display copy (JPEG)."})
     thumbnail_url = fields.String()
-    created_at = fields.AwareDateTime()
+    created_at = Instant()
 
 
 class PhotoUploadSchema(Schema):
@@ -482,7 +483,7 @@ class PhotoUploadSchema(Schema):
         metadata={"description": "The phone's id for this capture; a retry with it is a replay."},
     )
     caption = fields.String(validate=validate.Length(max=300))
-    captured_at = fields.AwareDateTime(metadata={"description": "Phone clock, with offset."})
+    captured_at = Instant(metadata={"description": "Phone clock, with offset."})
     latitude = fields.Float(validate=validate.Range(min=-90, max=90))
     longitude = fields.Float(validate=validate.Range(min=-180, max=180))
 
@@ -505,7 +506,7 @@ class SignatureUploadSchema(Schema):
     client_id = fields.UUID(required=True)
     signer_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     signer_role = fields.String(required=True, validate=validate.OneOf(["customer", "technician"]))
-    signed_at = fields.AwareDateTime(required=True)
+    signed_at = Instant(required=True)
     latitude = fields.Float(validate=validate.Range(min=-90, max=90), allow_none=True)
     longitude = fields.Float(validate=validate.Range(min=-180, max=180), allow_none=True)
     png_base64 = fields.String(
@@ -527,7 +528,7 @@ class SignatureSchema(Schema):
     client_id = fields.String(allow_none=True)
     signer_name = fields.String()
     signer_role = fields.String()
-    signed_at = fields.AwareDateTime(attribute="captured_at", allow_none=True)
+    signed_at = Instant(attribute="captured_at", allow_none=True)
     content_type = fields.String()
     url = fields.String()
 
@@ -555,7 +556,7 @@ class TransitionRequestSchema(Schema):
         required=True, validate=validate.Length(min=1, max=60), metadata={"example": "accept"}
     )
     expected_version = _version_field()
-    captured_at = fields.AwareDateTime(
+    captured_at = Instant(
         metadata={"description": "When it happened on the phone (kept for the record)."}
     )
     location = fields.Nested(LocationSchema, allow_none=True)
@@ -582,7 +583,7 @@ class PhotoFromUploadSchema(Schema):
         metadata={"description": "The phone's id for this capture; a retry with it is a replay."},
     )
     caption = fields.String(validate=validate.Length(max=300))
-    captured_at = fields.AwareDateTime(metadata={"description": "Phone clock, with offset."})
+    captured_at = Instant(metadata={"description": "Phone clock, with offset."})
     latitude = fields.Float(validate=validate.Range(min=-90, max=90))
     longitude = fields.Float(validate=validate.Range(min=-180, max=180))
     sha256 = fields.String(
