@@ -407,9 +407,27 @@ class PartSchema(Schema):
 class ChecklistAnswerSchema(Schema):
     """An answer to a checklist item."""
 
+    class Meta:
+        """The rule for "answered", stated in the OpenAPI document."""
+
+        description = (
+            "An item counts as answered (for `checklist_done` and the completion check) when "
+            "`ok` is `true` or `false`, or when `answer` is a text that is not blank. "
+            '`{"key": "safety", "ok": true}` is answered; `ok: null` with no `answer`, '
+            "or an empty or blank `answer` alone, leaves the item open. Items are matched to "
+            "the job's checklist by `key`; a key the checklist does not have is refused."
+        )
+
     key = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    answer = fields.String(validate=validate.Length(max=500), allow_none=True)
-    ok = fields.Boolean(allow_none=True)
+    answer = fields.String(
+        validate=validate.Length(max=500),
+        allow_none=True,
+        metadata={"description": "Free text (a reading, a remark); not blank to count alone."},
+    )
+    ok = fields.Boolean(
+        allow_none=True,
+        metadata={"description": "The tick (`true`) or cross (`false`); either counts."},
+    )
 
 
 class ReportSchema(Schema):

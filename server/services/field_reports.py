@@ -85,3 +85,14 @@ def save_field_report(
     db.session.flush()
     note_order_changed(order)
     return report
+
+
+def checklist_item_answered(item: Mapping[str, Any]) -> bool:
+    """Return whether one checklist answer counts as answered (the API's one rule).
+
+    An item is answered when ``ok`` is a boolean (the tick or cross a phone sends; a cross
+    is an answer too) or when ``answer`` is a text with more than blanks in it. An item with
+    neither (``ok`` missing or null, ``answer`` missing, null, empty or blank) is open.
+    """
+    answer = item.get("answer")
+    return isinstance(item.get("ok"), bool) or (isinstance(answer, str) and bool(answer.strip()))

@@ -44,6 +44,7 @@ from server.services.deadline_policies import (
 )
 from server.services.deadlines import default_deadlines
 from server.services.errors import InvalidInput, Refused, VersionConflict
+from server.services.field_reports import checklist_item_answered
 from server.services.job_feed import note_order_changed, record_job_change, technicians_of
 from server.services.numbering import next_work_order_number
 from server.services.ownership import record_first_owner
@@ -312,7 +313,7 @@ def order_facts(order: WorkOrder, candidate: User | None = None) -> OrderFacts:
     )
     answers = report.checklist if report else []
     template = [item["key"] for item in order.category.checklist]
-    answered = {a.get("key") for a in answers if a.get("answer") not in (None, "")}
+    answered = {a.get("key") for a in answers if checklist_item_answered(a)}
     parts = db.session.scalar(select(exists().where(PartUsage.work_order_id == order.id)))
     approved = db.session.scalar(
         select(
