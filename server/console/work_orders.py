@@ -315,6 +315,10 @@ def load_order(order_id: int) -> WorkOrder:
     return order
 
 
+#: How far a phone's clock may be from the server's before the timeline says so.
+PHONE_CLOCK_TOLERANCE = timedelta(minutes=5)
+
+
 def timeline(order: WorkOrder) -> list[dict[str, Any]]:
     """Return events, comments and notifications of ``order``, oldest first."""
     locale = locale_code()
@@ -343,14 +347,19 @@ def timeline(order: WorkOrder) -> list[dict[str, Any]]:
         elif event.kind == "WorkOrderHandedOff":
             receiver = db.session.get(User, event.data.get("to_user_id") or 0)
             text = _("Handed to %(name)s", name=receiver.display_name if receiver else "?")
+        # A phone's step shows when it happened on the phone; the server's own time too
+        # when the two are far apart (an offline step sent later, or a phone's clock off).
+        at = event.captured_at or event.occurred_at
+        apart = abs(at - event.occurred_at) > PHONE_CLOCK_TOLERANCE
         items.append(
             {
-                "at": event.occurred_at,
+                "at": at,
                 "kind": "event",
                 "who": event.actor.display_name if event.actor else _("System"),
                 "text": text,
                 "note": event.data.get("note") or event.data.get("reason") or "",
                 "source": event.data.get("source", ""),
+                "received_at": event.occurred_at if apart else None,
             }
         )
     for comment in order.comments:

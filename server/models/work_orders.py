@@ -255,9 +255,12 @@ class WorkOrderEvent(db.Model):
     to_state: Mapped[str | None] = mapped_column(String(40))
     #: Who did it (None for the system).
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    #: When it was recorded by the server.
+    #: When the server recorded it, by the server's clock.
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    #: Details: changed fields, reasons, the phone's own clock.
+    #: When it happened by the phone's clock (the app's ``captured_at``), if a phone said so;
+    #: an offline step reaches the server later than it happened.
+    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Details: changed fields, reasons, the phone's own clock as it sent it.
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
     work_order: Mapped[WorkOrder] = relationship(back_populates="events")

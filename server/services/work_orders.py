@@ -7,7 +7,7 @@ import binascii
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select, update
@@ -177,6 +177,7 @@ def _record_event(
     from_state: str | None = None,
     to_state: str | None = None,
     at: datetime | None = None,
+    captured_at: datetime | None = None,
 ) -> WorkOrderEvent:
     event = WorkOrderEvent(
         work_order_id=order.id,
@@ -186,6 +187,7 @@ def _record_event(
         to_state=to_state,
         actor_id=actor.id if actor else None,
         occurred_at=at or utcnow(),
+        captured_at=captured_at.astimezone(UTC) if captured_at else None,
         data=dict(data or {}),
     )
     db.session.add(event)
@@ -465,6 +467,7 @@ def apply_transition(
         from_state=outcome.from_state,
         to_state=outcome.to_state,
         at=now,
+        captured_at=captured_at,
     )
     messages = [
         OutboxMessage(
