@@ -75,6 +75,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/devices/web-push": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register this browser's Web Push subscription, or refresh it.
+         * @description Send `PushSubscription.toJSON()` as it is (plus `locale` and `app_version`). Returns 201 for a new subscription, 200 when the endpoint was known. The endpoint must be https on a public host. Unregister with `DELETE /devices/{id}`; a subscription the push service reports gone (404/410) is deactivated (`is_active: false`): subscribe again.
+         */
+        post: operations["add_web_push_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/devices/web-push-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The key to subscribe this browser to Web Push with (VAPID public key).
+         * @description Pass `application_server_key` to `pushManager.subscribe({userVisibleOnly: true, applicationServerKey})`, then register the subscription with `POST /devices/web-push`. The key changes only when the server's VAPID key is replaced; a subscription made with another key stops receiving pushes (subscribe again when this value differs from the one the subscription was made with).
+         *
+         *     Each push carries JSON with ids only, e.g. `{"v": 1, "kind": "work_order_assigned", "job_id": 12, "event_id": 345, "url": "/app/#/jobs/12"}`: `kind` names what happened (the notification template), `url` is the app page to open on a tap; sync the job for everything else.
+         */
+        get: operations["get_web_push_key"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/devices/{device_id}": {
         parameters: {
             query?: never;
@@ -425,9 +467,12 @@ export interface components {
             /** @description Push to the technician's phones. */
             push?: boolean;
         };
+        /** @description An item counts as answered (for `checklist_done` and the completion check) when `ok` is `true` or `false`, or when `answer` is a text that is not blank. `{"key": "safety", "ok": true}` is answered; `ok: null` with no `answer`, or an empty or blank `answer` alone, leaves the item open. Items are matched to the job's checklist by `key`; a key the checklist does not have is refused. */
         ChecklistAnswer: {
+            /** @description Free text (a reading, a remark); not blank to count alone. */
             answer?: string | null;
             key: string;
+            /** @description The tick (`true`) or cross (`false`); either counts. */
             ok?: boolean | null;
         };
         ChecklistItem: {
@@ -468,7 +513,7 @@ export interface components {
             last_seen_at?: string;
             locale?: string | null;
             /** @enum {unknown} */
-            platform?: "android" | "ios";
+            platform?: "android" | "ios" | "web";
         };
         DeviceRegister: {
             /** @example 2.3.1 */
@@ -480,10 +525,10 @@ export interface components {
              */
             locale: "en" | "zh_CN";
             /**
-             * @description `android` or `ios`.
+             * @description `android` or `ios` (browsers: `POST /devices/web-push`).
              * @enum {unknown}
              */
-            platform: "android" | "ios";
+            platform: "android" | "ios" | "web";
             /** @description FCM registration token of this install. */
             push_token: string;
         };
@@ -808,6 +853,37 @@ export interface components {
             /** @example accept */
             transition: string;
         };
+        WebPushKey: {
+            /** @description Pass as `applicationServerKey` (uncompressed P-256 point, base64url). */
+            application_server_key?: string;
+        };
+        WebPushKeys: {
+            /** @description The subscription's authentication secret: 16 bytes, base64url. */
+            auth: string;
+            /** @description The browser's ECDH public key: 65 bytes, base64url. */
+            p256dh: string;
+        };
+        WebPushSubscription: {
+            /** @example 2.3.1 */
+            app_version?: string | null;
+            /**
+             * @description The push service URL of the subscription; must be https.
+             * @example https://fcm.googleapis.com/fcm/send/dQw4w9WgXcQ:APA91b…
+             */
+            endpoint: string;
+            /**
+             * @description Accepted and ignored: a 404/410 from the push service ends it.
+             * @default null
+             */
+            expirationTime: number | null;
+            keys: components["schemas"]["WebPushKeys"];
+            /**
+             * @description Language of notifications: `en` or `zh_CN`.
+             * @default zh_CN
+             * @enum {string}
+             */
+            locale: "en" | "zh_CN";
+        };
     };
     responses: never;
     parameters: never;
@@ -1099,6 +1175,143 @@ export interface operations {
             };
             /** @description Problem */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_web_push_subscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key and body return the first response. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebPushSubscription"];
+            };
+        };
+        responses: {
+            /** @description Already there (replay) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Device"];
+                };
+            };
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Device"];
+                };
+            };
+            /** @description Problem */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_web_push_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebPushKey"];
+                };
+            };
+            /** @description Problem */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
