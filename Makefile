@@ -90,10 +90,16 @@ test-app: $(APP)/node_modules/.installed
 translations: $(VENV)/.requirements
 	$(BIN)/python -c "from server.i18n import compile_translations; compile_translations()"
 
+# Links in e-mails, PDFs and QR codes point at this server's PORT unless FIELDWORK_BASE_URL is
+# set: in the environment, on the command line or in .env (the settings read .env only for
+# what the environment leaves unset, so a value there is passed on rather than overridden).
+run: export FIELDWORK_BASE_URL ?= $(or $(shell test -f .env && $(BIN)/python -c \
+  'from dotenv import dotenv_values; print(dotenv_values(".env").get("FIELDWORK_BASE_URL") or "")' \
+  2>/dev/null),http://127.0.0.1:$(PORT))
 run: $(VENV)/.requirements system-deps translations node_modules/.installed technician-app
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
-	@echo "Fieldwork on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
+	@echo "Fieldwork on http://127.0.0.1:$(PORT)  (Ctrl-C to stop); links in messages: $(FIELDWORK_BASE_URL)"
 	@# Web server, background worker and scheduler in one process group: Ctrl-C stops all.
 	@# One web process: sign-in throttling counts in memory unless FIELDWORK_RATELIMIT_STORAGE_URL
 	@# names a shared store (redis://…), which several web processes need.

@@ -36,8 +36,6 @@ from server.services.surveys import (
 
 #: The working-day rule follow-ups use; the business calendars replace it when installed.
 NEXT_WORKING_DAY: NextWorkingDay = weekday_after
-#: Company name signing the survey e-mail.
-COMPANY_NAME = {"en": "Fieldwork Services", "zh_CN": "Fieldwork 服务"}
 
 
 @functools.cache
@@ -102,7 +100,8 @@ def send_survey(message: OutboxMessage) -> None:
             "title": order.title,
             "completed_on": _format_day(completed.date(), language),
             "survey_url": f"{settings.base_url}{link.path}#survey",
-            "company_name": COMPANY_NAME[language],
+            # The company the customer dealt with (FIELDWORK_COMPANY_NAME), as on the sheet.
+            "company_name": settings.company_name,
         }
         subject, text, html = render_email(_environment(), survey.template, context, language)
         email = OutgoingEmail(

@@ -11,6 +11,12 @@ from typing import Any
 import jinja2
 from flask import current_app
 
+from server.jobs.customer_mail import (
+    CUSTOMER_TEMPLATE,
+    OWN_TEMPLATES,
+    customer_context,
+    is_for_customer,
+)
 from server.jobs.relay import RetryLater
 from server.models import OutboxMessage, WorkOrder
 from server.notify.email import (
@@ -23,7 +29,7 @@ from server.notify.email import (
 )
 from server.services.workflow_registry import definition_for
 
-#: Used when an action names a template that has no e-mail version.
+#: Used when an action names a template that has no e-mail version (staff e-mails).
 GENERIC_TEMPLATE = "work_order_update"
 
 
@@ -33,7 +39,7 @@ def _environment() -> jinja2.Environment:
 
 
 def order_context(order: WorkOrder, locale: str, recipient_name: str) -> dict[str, Any]:
-    """Return what work order e-mails show (the keys the templates document)."""
+    """Return what work order e-mails to staff show (the keys the templates document)."""
     language = "zh_CN" if locale.startswith("zh") else "en"
     state = definition_for(order.workflow_name, order.workflow_version).states.get(order.state)
     settings = current_app.config["FIELDWORK_SETTINGS"]
@@ -62,18 +68,33 @@ def send_order_email(
     *,
     context: Mapping[str, Any] | None = None,
     attachments: Sequence[Attachment] = (),
+    for_customer: bool | None = None,
 ) -> tuple[str, str | None]:
     """Render and send one e-mail; return the delivery status and Message-ID.
 
     ``context`` adds what a template needs beyond the order facts; ``attachments`` go with
-    the e-mail (the completion sheet's PDF).
+    the e-mail (the completion sheet's PDF). ``for_customer`` (default: the message's
+    ``to`` is ``customer``) picks the customer's words and links: a status message for
+    the event the message was queued for, with a link to the customer's own page only.
     """
-    context = {**order_context(order, locale, recipient_name), **(context or {})}
-    try:
-        subject, text, html = render_email(_environment(), template, context, locale)
-    except (jinja2.TemplateNotFound, jinja2.UndefinedError):
-        # No e-mail of its own, or one that needs more than order facts: the generic one.
-        subject, text, html = render_email(_environment(), GENERIC_TEMPLATE, context, locale)
+    if for_customer is None:
+        for_customer = is_for_customer(message)
+    if for_customer:
+        # A status message for the event unless the e-mail has a template of its own; never
+        # the staff's generic e-mail, which links to the console.
+        context = {
+            **customer_context(message, order, locale, recipient_name, template),
+            **(context or {}),
+        }
+        email_template = template if template in OWN_TEMPLATES else CUSTOMER_TEMPLATE
+        subject, text, html = render_email(_environment(), email_template, context, locale)
+    else:
+        context = {**order_context(order, locale, recipient_name), **(context or {})}
+        try:
+            subject, text, html = render_email(_environment(), template, context, locale)
+        except (jinja2.TemplateNotFound, jinja2.UndefinedError):
+            # No e-mail of its own, or one that needs more than order facts: the generic one.
+            subject, text, html = render_email(_environment(), GENERIC_TEMPLATE, context, locale)
     email = OutgoingEmail(
         to=[address],
         subject=subject,

@@ -103,5 +103,6 @@ def request_completion_sheet(message: OutboxMessage) -> None:
                 name,
                 context={**context, "customer_name": name or order.customer.name},
                 attachments=[attachment],
+                for_customer=True,
             ),
         )

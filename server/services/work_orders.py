@@ -469,10 +469,24 @@ def apply_transition(
         at=now,
         captured_at=captured_at,
     )
+    # What happened travels with each message: one sent late still tells of this event,
+    # not of the state the order has reached by then.
+    happened = {
+        "kind": outcome.event.kind,
+        "from_state": outcome.from_state,
+        "to_state": outcome.to_state,
+        "occurred_at": now.isoformat(),
+        "actor_id": actor.id if actor is not None else None,
+        **({"scheduled_for": data["scheduled_for"]} if data.get("scheduled_for") else {}),
+    }
     messages = [
         OutboxMessage(
             action=action.name,
-            payload={"params": dict(action.params), "transition": outcome.transition},
+            payload={
+                "params": dict(action.params),
+                "transition": outcome.transition,
+                "event": happened,
+            },
             work_order_id=order.id,
             event_id=event.id,
             created_at=now,
