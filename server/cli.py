@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask
@@ -43,21 +44,55 @@ def register_cli(app: Flask) -> None:
     is_flag=True,
     help="Do nothing (but print the demo logins) when the database has users.",
 )
+@click.option(
+    "--refresh-day",
+    is_flag=True,
+    help="On a demo database, move tech01…tech05's planned day to today (nothing else).",
+)
 def seed_demo_command(
-    orders: int, technicians: int, customers: int, password: str, force: bool, if_empty: bool
+    orders: int,
+    technicians: int,
+    customers: int,
+    password: str,
+    force: bool,
+    if_empty: bool,
+    refresh_day: bool,
 ) -> None:
-    """Fill the database with a realistic demo company and print the logins."""
-    from server.seed import SeedRefused, demo_logins, seed_demo
+    """Fill the database with a realistic demo company and print the logins.
+
+    With ``--refresh-day``, move the demo technicians' plan to today instead; with
+    ``--if-empty`` as well, seed an empty database and refresh a demo one (``make run``).
+    """
+    from flask import current_app
+
+    from server.seed import SeedRefused, demo_logins, refresh_demo_day, seed_demo
     from server.services.users import count_users
 
+    zone = ZoneInfo(current_app.config["FIELDWORK_SETTINGS"].timezone)
+    if refresh_day and not (if_empty and not count_users()):
+        if if_empty and count_users({"is_demo": False}) and not force:
+            click.echo("The database has real users; not touching its plans.")
+            return
+        try:
+            moved = refresh_demo_day(zone=zone, force=force)
+        except SeedRefused as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from None
+        db.session.commit()
+        if moved.orders:
+            click.echo(
+                f"Moved {moved.orders} planned jobs of {moved.technicians} demo technicians "
+                f"{moved.days} day(s) on, to today."
+            )
+        else:
+            click.echo("The demo technicians' plans are already for today.")
+        return
     if if_empty and count_users():
         click.echo("The database already has users; not seeding.")
         logins = demo_logins()
         if logins:
             print_logins(logins, "as given when seeded; default fieldwork-demo")
         return
-
-    from flask import current_app
 
     if current_app.config["FIELDWORK_SETTINGS"].base_url.startswith("https://") and not force:
         raise click.ClickException(
@@ -72,6 +107,7 @@ def seed_demo_command(
                 customers=customers,
                 password=password,
                 force=force,
+                zone=zone,
                 progress=lambda _label, n: bar.update(n if _label == "orders" else 1),
             )
         except SeedRefused as error:

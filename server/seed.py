@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, inspect, select
 
 from server import demo_data
 from server.auth.passwords import hash_password
@@ -16,7 +17,9 @@ from server.extensions import db
 from server.models import (
     Category,
     Channel,
+    ClockPause,
     Customer,
+    DeadlineClock,
     FieldReport,
     PartUsage,
     Priority,
@@ -24,16 +27,19 @@ from server.models import (
     User,
     Visit,
     VisitCrewMember,
+    VisitStatus,
+    WorkflowTimerSchedule,
     WorkOrder,
     WorkOrderEvent,
 )
-from server.models.base import utcnow
+from server.models.base import UTCDateTime, utcnow
 from server.services.customers import create_customer
 from server.services.deadline_policies import (
     apply_clock_changes,
     running_clocks,
     settle_past_clocks,
 )
+from server.services.job_feed import note_order_changed
 from server.services.users import count_users, create_technician_profile, create_user
 from server.services.work_orders import create_work_order
 from server.services.workflow_registry import definition_for
@@ -150,10 +156,15 @@ def seed_demo(
     force: bool = False,
     seed: int = 2026,
     now: datetime | None = None,
+    zone: ZoneInfo | None = None,
     progress: Callable[[str, int], Any] | None = None,
 ) -> SeedSummary:
-    """Fill an empty (or demo-only) database with a realistic company's data."""
+    """Fill an empty (or demo-only) database with a realistic company's data.
+
+    Beside the history, tech01…tech05 get a planned today (in ``zone``): 4–6 jobs each.
+    """
     now = now or utcnow()
+    zone = zone or ZoneInfo("Asia/Shanghai")
     if count_users({"is_demo": False}) and not force:
         raise SeedRefused("the database holds non-demo users; use --force to seed anyway")
     if count_users({"is_demo": True}):
@@ -182,7 +193,13 @@ def seed_demo(
     customer_rows = _seed_customers(customers)
     report("customers", customers)
     dispatchers = [u for u in office if u.role is Role.DISPATCHER]
-    for _ in _seed_orders(orders, rng, now, categories, customer_rows, dispatchers, techs):
+    # Today's plan comes out of the same count: --orders N makes N orders in all.
+    day = seed_demo_day(
+        techs[:DAY_TECHNICIANS], customer_rows, dispatchers, rng, now, zone, budget=orders
+    )
+    report("orders", len(day))
+    history = orders - len(day)
+    for _ in _seed_orders(history, rng, now, categories, customer_rows, dispatchers, techs):
         report("orders", 1)
     db.session.flush()
     return SeedSummary(logins, len(customer_rows), len(techs), orders)
@@ -510,3 +527,281 @@ def _add_report(order: WorkOrder, rng: random.Random, locale: str, tech: User, c
                 recorded_by_id=tech.id,
             )
         )
+
+
+# --- Today's plan for the first demo technicians -------------------------------------------
+
+#: How many demo technicians get a planned day (tech01…tech05).
+DAY_TECHNICIANS = 5
+#: The day's slots, local time, in planned order, and where each job stands.
+DAY_SLOTS: tuple[tuple[time, time, str], ...] = (
+    (time(8, 30), time(10, 0), "completed"),
+    (time(10, 30), time(12, 0), "in_progress"),
+    (time(13, 0), time(14, 30), "accepted"),
+    (time(15, 0), time(16, 30), "assigned"),
+    (time(17, 0), time(18, 0), "assigned"),
+)
+#: Steps of a day-plan job after "assign", in order, and when each happens in its window.
+_DAY_STEPS: tuple[tuple[str, timedelta, str], ...] = (
+    ("accept", timedelta(hours=-14), "start"),  # the evening before
+    ("start_travel", timedelta(minutes=-25), "start"),
+    ("arrive", timedelta(minutes=0), "start"),
+    ("start_work", timedelta(minutes=5), "start"),
+    ("complete", timedelta(minutes=-10), "end"),
+)
+_REACHED = {
+    "assigned": 0,
+    "accepted": 1,
+    "en_route": 2,
+    "on_site": 3,
+    "in_progress": 4,
+    "completed": 5,
+}
+_DAY_CATEGORIES = ("HVAC-REPAIR", "ELEC-REPAIR", "PLUMB-REPAIR", "APPL-REPAIR", "PM")
+
+
+class DayPlanRefused(SeedRefused):
+    """There is no demo day to move: no demo technicians, or real users in the database."""
+
+
+@dataclass(frozen=True)
+class DayRefresh:
+    """What ``refresh_demo_day`` moved."""
+
+    technicians: int
+    orders: int
+    days: int
+
+
+def _local(day: Any, at: time, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, at, zone).astimezone(UTC)
+
+
+def seed_demo_day(
+    techs: list[User],
+    customers: list[Customer],
+    dispatchers: list[User],
+    rng: random.Random,
+    now: datetime,
+    zone: ZoneInfo,
+    budget: int | None = None,
+) -> list[WorkOrder]:
+    """Plan today for ``techs``: 4–6 jobs each in time windows, one an emergency.
+
+    At most ``budget`` jobs in all; a technician whose day no longer fits gets none.
+    """
+    categories = {c.code: c for c in db.session.scalars(select(Category))}
+    today = now.astimezone(zone).date()
+    orders = []
+    for tech in techs:
+        skills = (
+            {s.skill for s in tech.technician_profile.skills} if tech.technician_profile else set()
+        )
+        usable = [
+            categories[code]
+            for code in _DAY_CATEGORIES
+            if code in categories
+            and (
+                categories[code].required_skill in skills or categories[code].required_skill is None
+            )
+        ] or [categories[code] for code in _DAY_CATEGORIES if code in categories]
+        dispatcher = rng.choice(dispatchers)
+        jobs = rng.randint(4, 6)
+        if budget is not None:
+            if budget - len(orders) < 4:
+                break
+            jobs = min(jobs, budget - len(orders))
+        slots = list(DAY_SLOTS[: jobs - 1])
+        for start, end, target in slots:
+            window = (_local(today, start, zone), _local(today, end, zone))
+            orders.append(
+                _day_job(rng.choice(usable), target, window, tech, dispatcher, customers, rng, now)
+            )
+        # The emergency came in a few minutes ago, for the next hour and a half.
+        local_now = now.astimezone(zone)
+        quarter = time(local_now.hour, local_now.minute // 15 * 15)
+        begin = min(max(quarter, time(8, 0)), time(19, 0))
+        start_at = _local(today, begin, zone) + timedelta(minutes=30)
+        orders.append(
+            _day_job(
+                categories["EMERGENCY"],
+                "assigned",
+                (start_at, start_at + timedelta(minutes=90)),
+                tech,
+                dispatcher,
+                customers,
+                rng,
+                now,
+                created=now - timedelta(minutes=12),
+            )
+        )
+    db.session.flush()
+    return orders
+
+
+def _day_job(
+    category: Category,
+    target: str,
+    window: tuple[datetime, datetime],
+    tech: User,
+    dispatcher: User,
+    customers: list[Customer],
+    rng: random.Random,
+    now: datetime,
+    created: datetime | None = None,
+) -> WorkOrder:
+    """Open one job of the day and walk it to ``target``, stamped around its window."""
+    definition = definition_for(category.workflow_name)
+    customer = rng.choice(customers)
+    site = rng.choice(customer.sites) if customer.sites else None
+    asset = rng.choice(site.assets) if site and site.assets else None
+    text = demo_data.demo_order_text(category.code, customer.preferred_locale, rng)
+    created = created or min(window[0] - timedelta(hours=18), now - timedelta(hours=1))
+    order = create_work_order(
+        {
+            "category_id": category.id,
+            "customer_id": customer.id,
+            "site_id": site.id if site else None,
+            "asset_id": asset.id if asset else None,
+            "title": text.title,
+            "description": text.description,
+            "priority": Priority.EMERGENCY if category.code == "EMERGENCY" else Priority.NORMAL,
+            "channel": Channel.PHONE,
+            # The customer's window is the plan's mark: refresh_demo_day moves these.
+            "requested_start_at": window[0],
+            "requested_end_at": window[1],
+        },
+        dispatcher,
+        now=created,
+    )
+    steps = [(name, created + timedelta(minutes=10)) for name in ("triage", "schedule")]
+    steps.append(("assign", created + timedelta(minutes=20)))
+    for name, offset, anchor in _DAY_STEPS[: _REACHED[target]]:
+        at = (window[0] if anchor == "start" else window[1]) + offset
+        steps.append((name, at))
+    state, at, events = order.state, created, []
+    clocks = running_clocks(order.id)
+    for name, planned in steps:
+        # Never ahead of now, and never before the previous step.
+        at = max(min(planned, now - timedelta(minutes=1)), at + timedelta(seconds=30))
+        transition = next((t for t in definition.transitions_from(state) if t.name == name), None)
+        if transition is None:  # not a step of this workflow (PM has no travel, repair no plan)
+            continue
+        actor, user = _actor_for(transition, dispatcher, tech)
+        facts = OrderFacts(
+            state=state,
+            category_code=category.code,
+            assignee_id=tech.id,
+            assignee_skills={category.required_skill or "": 5},
+            required_skill=category.required_skill,
+            **_FULL_FACTS,
+        )
+        decision = decide(definition, facts, name, actor, _payload_for(transition, rng, tech))
+        if not isinstance(decision, Decision):
+            raise RuntimeError(f"demo day: {name} refused from {state} in {definition.name}")
+        events.append(
+            {
+                "work_order_id": order.id,
+                "kind": decision.event.kind,
+                "transition": decision.transition,
+                "from_state": decision.from_state,
+                "to_state": decision.to_state,
+                "actor_id": user.id if user else None,
+                "occurred_at": at,
+                "data": {k: str(v) for k, v in decision.event.data.items()},
+            }
+        )
+        _apply_effects(order, decision, at, tech)
+        apply_clock_changes(order, decision, definition, user, at, running=clocks)
+        state = decision.to_state
+    order.state, order.state_entered_at, order.updated_at = state, at, at
+    order.scheduled_start_at, order.scheduled_end_at = window
+    visit = order.visits[0] if order.visits else None
+    if visit is not None:
+        visit.planned_start_at, visit.planned_end_at = window
+        reached = _REACHED[target]
+        stamps = {e["transition"]: e["occurred_at"] for e in events}
+        visit.travel_started_at = stamps.get("start_travel") if reached >= 2 else None
+        visit.arrived_at = stamps.get("arrive") if reached >= 3 else None
+        visit.departed_at = stamps.get("complete") if reached >= 5 else None
+        visit.status = (
+            VisitStatus.DONE
+            if reached >= 5
+            else VisitStatus.IN_PROGRESS
+            if reached >= 3
+            else VisitStatus.PLANNED
+        )
+    settle_past_clocks(order, now)
+    _mark_breaches(order, now)
+    db.session.execute(insert(WorkOrderEvent), events)
+    if order.completed_at is not None:
+        _add_report(order, rng, order.customer.preferred_locale, tech, category.code)
+    return order
+
+
+def day_technicians() -> list[User]:
+    """Return the demo technicians who get a planned day (tech01…tech05)."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.is_demo.is_(True), User.role == Role.TECHNICIAN)
+            .order_by(User.username)
+            .limit(DAY_TECHNICIANS)
+        )
+    )
+
+
+def refresh_demo_day(
+    *, now: datetime | None = None, zone: ZoneInfo | None = None, force: bool = False
+) -> DayRefresh:
+    """Move the demo technicians' planned day to today, every time of it by whole days.
+
+    The plan is each technician's jobs with a requested window (the demo day marks its jobs
+    so) on the latest such day; the jobs, their visits, history, deadline clocks and timers
+    all move by the same number of days, so the day looks as it did when it was seeded.
+    """
+    now = now or utcnow()
+    zone = zone or ZoneInfo("Asia/Shanghai")
+    if count_users({"is_demo": False}) and not force:
+        raise DayPlanRefused("the database holds non-demo users; use --force to move anyway")
+    techs = day_technicians()
+    if not techs:
+        raise DayPlanRefused("no demo technicians here: run seed-demo first")
+    today = now.astimezone(zone).date()
+    moved, shift_days = 0, 0
+    for tech in techs:
+        planned = db.session.scalars(
+            select(WorkOrder).where(
+                WorkOrder.assignee_id == tech.id, WorkOrder.requested_start_at.is_not(None)
+            )
+        ).all()
+        if not planned:
+            continue
+        day = max(o.requested_start_at.astimezone(zone).date() for o in planned)  # type: ignore[union-attr]
+        delta = timedelta(days=(today - day).days)
+        if not delta:
+            continue
+        shift_days = max(shift_days, delta.days)
+        for order in planned:
+            if order.requested_start_at.astimezone(zone).date() == day:  # type: ignore[union-attr]
+                _shift_order(order, delta)
+                moved += 1
+    db.session.flush()
+    return DayRefresh(len(techs), moved, shift_days)
+
+
+def _shift_order(order: WorkOrder, delta: timedelta) -> None:
+    """Move every time of ``order`` and of what hangs off it by ``delta``."""
+    related: list[Any] = [order, *order.visits, *order.events]
+    for model in (DeadlineClock, WorkflowTimerSchedule, FieldReport):
+        related += db.session.scalars(select(model).where(model.work_order_id == order.id))
+    clock_ids = [c.id for c in related if isinstance(c, DeadlineClock)]
+    if clock_ids:
+        related += db.session.scalars(select(ClockPause).where(ClockPause.clock_id.in_(clock_ids)))
+    for row in related:
+        for column in inspect(type(row)).columns:
+            if isinstance(column.type, UTCDateTime):
+                value = getattr(row, column.key)
+                if value is not None:
+                    setattr(row, column.key, value + delta)
+    note_order_changed(order)
