@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from server.body_limits import FORM_OVERHEAD, accepts_body
 from server.console import bp
+from server.console.app_link import app_link
 from server.console.helpers import deadline_status, office_only, state_label
 from server.console.views import local_day_bounds, local_today
 from server.extensions import blob_store, db
@@ -189,6 +190,7 @@ def technician_list() -> str:
             "on_leave": _("On leave"),
         },
         weekdays=[_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")],
+        app_link=app_link(_("QR code: the technicians’ app")),
     )
 
 

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from server.auth.console_sessions import end_console_session, start_console_session
 from server.auth.permissions import Capability, can, work_orders_scope
 from server.console import bp
+from server.console.app_link import app_link
 from server.console.forms import LoginForm, LogoutForm, PasswordForm, ProfileForm
 from server.console.helpers import deadline_condition, locale_code, office_only
 from server.extensions import client_address, db, limiter
@@ -87,7 +88,11 @@ def local_today() -> date:
 def dashboard() -> str | tuple[str, int]:
     """Show open orders by state, deadlines at risk and breached, the queue, today's jobs."""
     if not can(current_user, Capability.CONSOLE_USE):
-        return render_template("console/dashboard/technician.html", logout_form=LogoutForm()), 403
+        return render_template(
+            "console/dashboard/technician.html",
+            logout_form=LogoutForm(),
+            app_link=app_link(_("QR code: the technicians’ app")),
+        ), 403
     now = utcnow()
     open_orders = WorkOrder.closed_at.is_(None)
     rows = db.session.execute(
