@@ -14,10 +14,9 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.images import (
+    ImageBusy,
     ImageRejected,
-    derive_display,
-    derive_thumbnail,
-    inspect_image,
+    derive_copies,
     signature_png,
     svg_from_path_data,
 )
@@ -182,6 +181,19 @@ class AttachmentRejected(ServiceError):
         self.status = 415 if error.code in ("not_an_image", "type_not_allowed") else status
 
 
+class ImageProcessingBusy(ServiceError):
+    """The server had no memory to spare for decoding the image in time; retry shortly."""
+
+    status = 503
+
+    def __init__(self, error: ImageBusy) -> None:
+        # ``headers`` reaches the problem response (server.errors passes details through).
+        super().__init__(
+            f"image_{error.code}", error.message, headers={"Retry-After": str(error.retry_after)}
+        )
+        self.retry_after = error.retry_after
+
+
 class ClientIdConflict(ServiceError):
     """The phone reused a capture id for different content."""
 
@@ -229,10 +241,13 @@ def add_photo(
     if found is not None:
         return _replay_or_conflict(found, order, sha256)
     try:
-        image = inspect_image(data)
-        display, thumbnail = derive_display(data), derive_thumbnail(data)
+        # One decode for the checks, the display copy and the thumbnail (made from it).
+        derived = derive_copies(data)
     except ImageRejected as error:
         raise AttachmentRejected(error) from None
+    except ImageBusy as error:
+        raise ImageProcessingBusy(error) from None
+    image, (display, thumbnail) = derived.image, derived.copies
     # User before order, always: the same lock order everywhere cannot deadlock.
     _check_daily_volume(actor, len(data), utcnow(), reserved=False)
     _check_order_quota(order, AttachmentKind.PHOTO, len(data))
@@ -282,6 +297,8 @@ def add_signature(
             image = signature_png(data)
         except ImageRejected as error:
             raise AttachmentRejected(error) from None
+        except ImageBusy as error:
+            raise ImageProcessingBusy(error) from None
         content_type, width, height = "image/png", image.width, image.height
     else:
         svg = meta["svg"]

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from server.auth.permissions import Capability, can
 from server.extensions import db
-from server.images import ImageRejected, derive_thumbnail, inspect_image
+from server.images import THUMBNAIL_LONG_SIDE, ImageBusy, ImageRejected, derive_copies
 from server.models import TechnicianProfile, User
-from server.services.attachments import AttachmentRejected
+from server.services.attachments import AttachmentRejected, ImageProcessingBusy
 from server.services.errors import NotFound, ServiceError
 from server.storage import BlobNotFoundError, BlobStore, StorageError, new_key
 
@@ -43,16 +43,20 @@ def set_technician_photo(technician: User, data: bytes, store: BlobStore, actor:
     """Check ``data`` and make a metadata-free copy of it the technician's photo.
 
     Raises ``PhotoNotAllowed`` unless ``actor`` is office staff or the technician, NotFound
-    for a user without a technician profile, and ``AttachmentRejected`` (code
-    ``image_<reason>``) for anything that is not an acceptable image; then nothing changes.
+    for a user without a technician profile, ``AttachmentRejected`` (code
+    ``image_<reason>``) for anything that is not an acceptable image, and
+    ``ImageProcessingBusy`` when the server had no room to decode it in time; then nothing
+    changes.
     """
     _check_actor(technician, actor)
     # Decoded before the profile is locked: a large photo takes a while to check.
     try:
-        inspect_image(data)
-        portrait = derive_thumbnail(data)
+        # One decode for the checks and the copy.
+        (portrait,) = derive_copies(data, (THUMBNAIL_LONG_SIDE,)).copies
     except ImageRejected as error:
         raise AttachmentRejected(error) from None
+    except ImageBusy as error:
+        raise ImageProcessingBusy(error) from None
     profile = _locked_profile(technician)
     key = f"{new_key()}{PORTRAIT_SUFFIX}"
     # Written (fsync'ed, renamed) before the row names it, like every other blob.
