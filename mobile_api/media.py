@@ -37,6 +37,12 @@ QUOTA_DESCRIPTION = (
     "the body); 429 `daily_upload_volume_exceeded` with `Retry-After` when you stored more "
     "than 2 GB in the last 24 hours. A replay of a stored file is never refused."
 )
+#: How image decoding refusals are documented on the operations that take images.
+DECODE_DESCRIPTION = (
+    " 422 `too_many_pixels` when decoding the image would take more memory than one upload "
+    "may use (send a smaller image, or a JPEG); 503 `image_busy` with `Retry-After` while "
+    "the server is decoding other images: retry then, with the same `Idempotency-Key`."
+)
 
 
 @bp.errorhandler(QuotaExceeded)
@@ -84,13 +90,14 @@ def photo_body(order: WorkOrder, photo: Attachment) -> dict[str, Any]:
     response=PhotoSchema(),
     status=201,
     tag="media",
-    errors=(404, 409, 413, 415, 422, 429),
+    errors=(404, 409, 413, 415, 422, 429, 503),
     max_body=PHOTO_REQUEST_LIMIT,
     description=(
         "The content decides the type (JPEG, PNG, WebP), not the file name or Content-Type. "
         "The original is kept; people are served a copy without metadata, at most 1,600 px, "
         "and a thumbnail. Sending the same `client_id` again returns the stored photo with 200."
         + QUOTA_DESCRIPTION
+        + DECODE_DESCRIPTION
     ),
 )
 def upload_photo(job_id: int) -> tuple[Response, int]:
@@ -170,11 +177,12 @@ def get_photo_thumbnail(job_id: int, photo_id: int) -> Response:
     response=SignatureSchema(),
     status=201,
     tag="media",
-    errors=(404, 409, 413, 415, 422, 429),
+    errors=(404, 409, 413, 415, 422, 429, 503),
     max_body=6 * 1024 * 1024,
     description="Send a PNG (base64) or the strokes as SVG path data; we build the SVG "
     "ourselves, so no markup from the phone is ever stored. Same `client_id` again → 200."
-    + QUOTA_DESCRIPTION,
+    + QUOTA_DESCRIPTION
+    + DECODE_DESCRIPTION,
 )
 def upload_signature(job_id: int) -> tuple[Response, int]:
     """Store a signature once."""

@@ -16,7 +16,7 @@ from flask import Response, after_this_request, g, jsonify, request
 from werkzeug.http import http_date
 
 from mobile_api import bp
-from mobile_api.media import QUOTA_DESCRIPTION, open_job, photo_body
+from mobile_api.media import DECODE_DESCRIPTION, QUOTA_DESCRIPTION, open_job, photo_body
 from mobile_api.schemas import PhotoFromUploadSchema, PhotoSchema
 from server.auth.permissions import Capability
 from server.extensions import blob_store, db
@@ -330,12 +330,12 @@ def delete_upload(upload_id: str) -> tuple[str, int]:
     response=PhotoSchema(),
     status=201,
     tag="uploads",
-    errors=(404, 409, 410, 413, 415, 422, 429),
+    errors=(404, 409, 410, 413, 415, 422, 429, 503),
     description=(
         "The same checks and copies as a multipart photo upload. 409 `upload_incomplete` "
         "until every byte arrived; 422 `sha256_mismatch` when the file does not match the "
         "declared `sha256` (the upload stays, to be replaced). Sending the same `client_id` "
-        "again returns the stored photo with 200." + QUOTA_DESCRIPTION
+        "again returns the stored photo with 200." + QUOTA_DESCRIPTION + DECODE_DESCRIPTION
     ),
 )
 def attach_uploaded_photo(job_id: int) -> tuple[Response, int]:
