@@ -127,7 +127,8 @@ def run_due(jobs: list[PeriodicJob], holder: str, now: datetime | None = None) -
         try:
             count = job.run(now)
             db.session.commit()
-            log.info("periodic job %s done (%s)", job.id, count)
+            # INFO says what a job did; a run that found nothing to do is DEBUG.
+            log.log(logging.INFO if count else logging.DEBUG, "periodic job %s: %s", job.id, count)
         except Exception:  # noqa: BLE001 - one failing job must not stop the others
             db.session.rollback()
             log.exception("periodic job %s failed", job.id)
@@ -253,6 +254,8 @@ def run_scheduler(app: Flask) -> None:
                 db.session.rollback()
                 log.exception("scheduler tick failed")
 
+    # APScheduler announces every tick ("Running job", "executed successfully") at INFO.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(
         tick,

@@ -95,3 +95,16 @@ def test_phones_silent_for_270_days_are_forgotten(db_session, create_user):
     db.session.flush()
     assert scheduler.prune_devices(now) == 1
     assert [d.push_token for d in db.session.scalars(db.select(Device))] == ["recent"]
+
+
+def test_the_scheduler_logs_at_info_what_its_jobs_did_not_that_they_looked(db_session, caplog):
+    import logging
+
+    jobs = [
+        scheduler.PeriodicJob("test.idle", timedelta(hours=1), lambda now: 0),
+        scheduler.PeriodicJob("test.busy", timedelta(hours=1), lambda now: 3),
+    ]
+    caplog.set_level(logging.INFO, logger="fieldwork.scheduler")
+    assert sorted(scheduler.run_due(jobs, "host-a:1")) == ["test.busy", "test.idle"]
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert said == ["periodic job test.busy: 3"]
