@@ -182,7 +182,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a photo of the job (multipart/form-data).
-         * @description The content decides the type (JPEG, PNG, WebP), not the file name or Content-Type. The original is kept; people are served a copy without metadata, at most 1,600 px, and a thumbnail. Sending the same `client_id` again returns the stored photo with 200. Quotas: 413 `too_many_photos`, `order_photo_bytes_exceeded` or `too_many_signatures` when the job is full (100 photos, 500 MB of photos, 20 signatures; `limit` and `used` in the body); 429 `daily_upload_volume_exceeded` with `Retry-After` when you stored more than 2 GB in the last 24 hours. A replay of a stored file is never refused.
+         * @description The content decides the type (JPEG, PNG, WebP), not the file name or Content-Type. The original is kept; people are served a copy without metadata, at most 1,600 px, and a thumbnail. Sending the same `client_id` again returns the stored photo with 200. Quotas: 413 `too_many_photos`, `order_photo_bytes_exceeded` or `too_many_signatures` when the job is full (100 photos, 500 MB of photos, 20 signatures; `limit` and `used` in the body); 429 `daily_upload_volume_exceeded` with `Retry-After` when you stored more than 2 GB in the last 24 hours. A replay of a stored file is never refused. 422 `too_many_pixels` when decoding the image would take more memory than one upload may use (send a smaller image, or a JPEG); 503 `image_busy` with `Retry-After` while the server is decoding other images: retry then, with the same `Idempotency-Key`.
          */
         post: operations["upload_photo"];
         delete?: never;
@@ -202,7 +202,7 @@ export interface paths {
         put?: never;
         /**
          * Attach a finished resumable upload to the job as a photo.
-         * @description The same checks and copies as a multipart photo upload. 409 `upload_incomplete` until every byte arrived; 422 `sha256_mismatch` when the file does not match the declared `sha256` (the upload stays, to be replaced). Sending the same `client_id` again returns the stored photo with 200. Quotas: 413 `too_many_photos`, `order_photo_bytes_exceeded` or `too_many_signatures` when the job is full (100 photos, 500 MB of photos, 20 signatures; `limit` and `used` in the body); 429 `daily_upload_volume_exceeded` with `Retry-After` when you stored more than 2 GB in the last 24 hours. A replay of a stored file is never refused.
+         * @description The same checks and copies as a multipart photo upload. 409 `upload_incomplete` until every byte arrived; 422 `sha256_mismatch` when the file does not match the declared `sha256` (the upload stays, to be replaced). Sending the same `client_id` again returns the stored photo with 200. Quotas: 413 `too_many_photos`, `order_photo_bytes_exceeded` or `too_many_signatures` when the job is full (100 photos, 500 MB of photos, 20 signatures; `limit` and `used` in the body); 429 `daily_upload_volume_exceeded` with `Retry-After` when you stored more than 2 GB in the last 24 hours. A replay of a stored file is never refused. 422 `too_many_pixels` when decoding the image would take more memory than one upload may use (send a smaller image, or a JPEG); 503 `image_busy` with `Retry-After` while the server is decoding other images: retry then, with the same `Idempotency-Key`.
          */
         post: operations["attach_uploaded_photo"];
         delete?: never;
@@ -273,7 +273,7 @@ export interface paths {
         put?: never;
         /**
          * Record a signature (customer or technician) from the signature pad.
-         * @description Send a PNG (base64) or the strokes as SVG path data; we build the SVG ourselves, so no markup from the phone is ever stored. Same `client_id` again → 200. Quotas: 413 `too_many_photos`, `order_photo_bytes_exceeded` or `too_many_signatures` when the job is full (100 photos, 500 MB of photos, 20 signatures; `limit` and `used` in the body); 429 `daily_upload_volume_exceeded` with `Retry-After` when you stored more than 2 GB in the last 24 hours. A replay of a stored file is never refused.
+         * @description Send a PNG (base64) or the strokes as SVG path data; we build the SVG ourselves, so no markup from the phone is ever stored. Same `client_id` again → 200. Quotas: 413 `too_many_photos`, `order_photo_bytes_exceeded` or `too_many_signatures` when the job is full (100 photos, 500 MB of photos, 20 signatures; `limit` and `used` in the body); 429 `daily_upload_volume_exceeded` with `Retry-After` when you stored more than 2 GB in the last 24 hours. A replay of a stored file is never refused. 422 `too_many_pixels` when decoding the image would take more memory than one upload may use (send a smaller image, or a JPEG); 503 `image_busy` with `Retry-After` while the server is decoding other images: retry then, with the same `Idempotency-Key`.
          */
         post: operations["upload_signature"];
         delete?: never;
@@ -1636,6 +1636,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     attach_uploaded_photo: {
@@ -1757,6 +1766,15 @@ export interface operations {
             };
             /** @description Problem */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2073,6 +2091,15 @@ export interface operations {
             };
             /** @description Problem */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

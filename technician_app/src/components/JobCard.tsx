@@ -9,7 +9,12 @@ import { StateLabel } from "./StateLabel";
 export function clockText(minutes: number, t: LocaleContextValue["t"]): string {
   const late = minutes < 0;
   const total = Math.abs(minutes);
-  if (total < 60) return t(late ? "deadline.overdue" : "deadline.left", { n: total });
+  if (total < 60 || total % 60 === 0) {
+    const hours = total >= 60;
+    return t(late ? (hours ? "deadline.hoursOnlyOverdue" : "deadline.overdue") : hours ? "deadline.hoursOnlyLeft" : "deadline.left", {
+      n: hours ? total / 60 : total,
+    });
+  }
   return t(late ? "deadline.hoursOverdue" : "deadline.hoursLeft", {
     h: Math.floor(total / 60),
     m: total % 60,

@@ -46,9 +46,11 @@ export function StatusBar() {
         <span data-testid="last-synced">
           {last ? t("status.synced", { time: sameDay ? time(last) : dateTime(last) }) : t("status.never")}
         </span>
-        <a {...linkTo({ name: "queue" })} class={info?.unsent ? "unsent has-unsent" : "unsent"} data-testid="unsent-count">
-          {info?.unsent ? t("status.unsent", { n: info.unsent }) : t("status.allSent")}
-        </a>
+        {info && (
+          <a {...linkTo({ name: "queue" })} class={info.unsent ? "unsent has-unsent" : "unsent"} data-testid="unsent-count">
+            {info.unsent ? t("status.unsent", { n: info.unsent }) : t("status.allSent")}
+          </a>
+        )}
         {!online && <span class="offline-badge">{t("status.offline")}</span>}
         {info?.status?.result === "auth" && <span class="offline-badge">{t("status.needSignIn")}</span>}
       </div>

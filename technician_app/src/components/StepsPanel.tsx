@@ -9,6 +9,9 @@ import type { Blocker, Step } from "../sync/rules";
 import { useI18n } from "./i18n";
 import { RESOLUTION_CODES } from "./ReportPanels";
 
+/** Steps that step back from the work: below the main one, in the outline style. */
+const SECONDARY = new Set(["decline", "put_on_hold"]);
+
 export function blockerText(blocker: Blocker, t: ReturnType<typeof useI18n>["t"], locale: ReturnType<typeof useI18n>["locale"]): string {
   const field = blocker.params.field;
   const params =
@@ -166,11 +169,11 @@ export function StepsPanel({
         </form>
       ) : (
         <div class="step-buttons">
-          {steps.map((step) => (
+          {[...steps].sort((a, b) => Number(SECONDARY.has(a.name)) - Number(SECONDARY.has(b.name))).map((step) => (
             <div key={step.name} class="step">
               <button
                 type="button"
-                class={step.name === "decline" || step.name === "put_on_hold" ? "secondary big" : "primary big"}
+                class={SECONDARY.has(step.name) ? "secondary big" : "primary big"}
                 data-step={step.name}
                 disabled={!step.enabled || busy}
                 onClick={() => {

@@ -34,7 +34,7 @@ export function JobScreen({ id }: { id: number }) {
   const pending = unsent(items);
   const state = predictedState(summary.state, pending);
   const steps = stepsFor(summary.state, detail?.transitions ?? null, pending);
-  const predicted = pending.some((item) => item.kind === "transition");
+  const predicted = pending.some((item) => item.kind === "transition" && item.status === "waiting");
   const signers = [
     ...(detail?.signatures ?? []).filter((s) => s.signer_role === "customer").map((s) => s.signer_name),
     ...pending.flatMap((item) => (item.kind === "signature" && item.status !== "refused" ? [item.payload.signer_name] : [])),

@@ -193,6 +193,10 @@ export async function discardRefused(jobId: number, database: FieldworkDB = db):
     await database.outbox.bulkDelete(items.map((item) => item.seq ?? -1));
     const photos = items.flatMap((item) => (item.kind === "photo" ? [item.payload.clientId] : []));
     await database.photos.bulkDelete(photos);
-    await database.jobs.update(jobId, { conflict: null });
+    const job = await database.jobs.get(jobId);
+    const left = await database.outbox.where("jobId").equals(jobId).filter((i) => i.status !== "sent").count();
+    // A job the server took away stays only while steps of ours wait on it.
+    if (job?.removedOnServer && left === 0) await database.jobs.delete(jobId);
+    else await database.jobs.update(jobId, { conflict: null });
   });
 }

@@ -127,6 +127,10 @@ export async function pull(database: FieldworkDB = db): Promise<PullResult> {
     const cursor = (since ? await deltaSync(client, database, since) : null) ?? (await fullSync(client, database));
     await setMeta("syncCursor", cursor, database);
     await fetchDetails(client, database);
+    // Jobs the server took away, kept while steps of ours waited on them: gone once settled.
+    for (const row of await database.jobs.filter((job) => job.removedOnServer === true).toArray()) {
+      await removeJob(database, row.id);
+    }
     await setMeta("lastSyncedAt", new Date().toISOString(), database);
     return "ok";
   } catch (error) {
