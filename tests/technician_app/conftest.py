@@ -8,6 +8,7 @@ service worker allowed. Screenshots go to ``tests/technician_app/artifacts/`` (g
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -130,6 +131,8 @@ def seed_app(app: Any) -> dict[str, Any]:
         job("moved", "anna", "Noisy compressor", 2)
         job("tour", "anna", "Filter service", 3)
         job("expiry", "anna", "Thermostat check", 4)
+        job("flaky", "anna", "Ice on the evaporator", 5)
+        job("upload", "anna", "Fan blade cracked", 6)
         job("zh_one", "liwei", "冷库温度过高", 0)
         job("zh_two", "liwei", "出风口漏水", 1, priority="emergency")
         job("not_yours", "other", "Someone else's job", 0)
@@ -229,12 +232,16 @@ def screenshot(page: Any, name: str) -> Path:
 
 
 def sign_in(page: Any, username: str, password: str) -> None:
-    """Open the app and sign in; wait until the day's jobs are on the phone."""
+    """Open the app and sign in; wait until the jobs and their details are on the phone."""
     page.goto("/app/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_selector("[data-testid=job-card]")
+    # "Synced …" appears once the first sync ended, details included.
+    page.locator("[data-testid=last-synced]").filter(
+        has_text=re.compile("Synced|已同步")
+    ).wait_for()
 
 
 def go_offline(context: Any) -> None:

@@ -72,6 +72,31 @@ def tap_step(page: Any, name: str) -> None:
     page.locator(f"[data-step={name}]").wait_for(state="detached")
 
 
+def report_and_complete(page: Any, photos: int) -> None:
+    """On a job in progress: tick the checklist, take photos, a part, sign, complete."""
+    for item in page.locator("[data-testid=checklist-item]").all():
+        item.get_by_role("button", name="OK", exact=True).click()
+    page.locator("[data-testid=checklist-left]").filter(has_text="All answered").wait_for()
+    colors = [(200, 30, 30), (30, 160, 40), (30, 60, 200), (200, 160, 30)]
+    for index, color in enumerate(colors[:photos]):
+        camera = page.locator("[data-testid=photo-camera]")
+        camera.set_input_files(photo_file(color, f"IMG_{index}.jpg"))
+        page.locator("[data-testid=photo-thumb]").nth(index).wait_for()
+    page.fill("input[name=part_number]", "FLT-20")
+    page.fill("input[name=part_description]", "Air filter")
+    page.fill("input[name=part_quantity]", "2")
+    page.get_by_role("button", name="Add part").click()
+    page.wait_for_selector("[data-testid=part]")
+    page.select_option("select[name=resolution_code]", "replaced_part")
+    sign_pad(page)
+    page.fill("input[name=signer_name]", "Zhou Min")
+    page.get_by_role("button", name="Save signature").click()
+    page.wait_for_selector("[data-testid=signed-by]")
+    page.locator("[data-step=complete]").click()
+    page.get_by_role("button", name="Confirm: Complete").click()
+    page.locator("[data-step=complete]").wait_for(state="detached")
+
+
 def server_state(app: Any, job_id: int) -> dict[str, Any]:
     """Return what the server holds for a job: events, photos, signatures, report, outbox."""
     from server.extensions import db
@@ -146,26 +171,7 @@ def test_a_whole_day_offline_reaches_the_server_once(
     blockers = page.locator("[data-testid=completion-blockers]").inner_text()
     for reason in ("photo", "checklist", "signature"):
         assert reason in blockers
-    for item in page.locator("[data-testid=checklist-item]").all():
-        item.get_by_role("button", name="OK", exact=True).click()
-    page.locator("[data-testid=checklist-left]").filter(has_text="All answered").wait_for()
-    for index, color in enumerate(((200, 30, 30), (30, 160, 40), (30, 60, 200))):
-        camera = page.locator("[data-testid=photo-camera]")
-        camera.set_input_files(photo_file(color, f"IMG_{index}.jpg"))
-        page.locator("[data-testid=photo-thumb]").nth(index).wait_for()
-    page.fill("input[name=part_number]", "FLT-20")
-    page.fill("input[name=part_description]", "Air filter")
-    page.fill("input[name=part_quantity]", "2")
-    page.get_by_role("button", name="Add part").click()
-    page.wait_for_selector("[data-testid=part]")
-    page.select_option("select[name=resolution_code]", "replaced_part")
-    sign_pad(page)
-    page.fill("input[name=signer_name]", "Zhou Min")
-    page.get_by_role("button", name="Save signature").click()
-    page.wait_for_selector("[data-testid=signed-by]")
-    page.locator("[data-step=complete]").click()
-    page.get_by_role("button", name="Confirm: Complete").click()
-    page.locator("[data-step=complete]").wait_for(state="detached")
+    report_and_complete(page, photos=3)
     screenshot(page, "en-job-completed-offline")
 
     # Reload with no network: the shell comes from the service worker, the day from IndexedDB.
