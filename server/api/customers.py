@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, g, jsonify
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import exists, or_, select
 
 from server.api import bp
@@ -11,9 +13,10 @@ from server.api.fields import PageArgsSchema, Text
 from server.auth.permissions import Capability
 from server.business_time import HISTORIC_FIRST_DAY, Day, Instant
 from server.extensions import db
-from server.models import Contact, Customer, CustomerTier, Site
+from server.models import Contact, Customer, CustomerTier, MessagePreference, Site
 from server.operations import operation
 from server.problems import Problem, load_args, load_json
+from server.services.contact_details import InvalidContactDetail, normalise_phone, phone_matches
 from server.services.customers import (
     add_asset,
     add_contact,
@@ -25,6 +28,31 @@ from server.services.customers import (
 from server.services.search import contains_pattern
 
 LOCALES = ("en", "zh_CN")
+#: What a refused phone number is told (the console says the same, translated).
+PHONE_MESSAGE = (
+    "Not a phone number we can use: give a Chinese mobile (13912345678), a Chinese landline"
+    " with its area code (021 5555 0101), or the number with its country code (+44 20 7946 0958)."
+)
+
+
+class Phone(fields.String):
+    """A phone number, stored in E.164: Chinese mobiles and landlines get +86 in front."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > 40:
+            raise ValidationError(PHONE_MESSAGE)
+        try:
+            return normalise_phone(text)
+        except InvalidContactDetail:
+            raise ValidationError(PHONE_MESSAGE) from None
+
+
+class GivenSince(fields.Boolean):
+    """True when the time it reads (consent given at) is set."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> bool:
+        return value is not None
 
 
 # --- Input ----------------------------------------------------------------------------------
@@ -34,7 +62,7 @@ class ContactCreateSchema(Schema):
     """A new contact."""
 
     name = Text(120, required=True)
-    phone = Text(40, allow_none=True)
+    phone = Phone(allow_none=True, metadata={"example": "+8613912345678"})
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     is_primary = fields.Boolean(load_default=False)
 
@@ -73,6 +101,13 @@ class CustomerCreateSchema(Schema):
     preferred_locale = fields.String(load_default="zh_CN", validate=validate.OneOf(LOCALES))
     is_company = fields.Boolean(load_default=False)
     notes = Text(5000, allow_none=True)
+    preferred_channel = fields.Enum(
+        MessagePreference, by_value=True, load_default=MessagePreference.BOTH
+    )
+    message_consent = fields.Boolean(
+        load_default=False,
+        metadata={"description": "The customer agreed to receive messages about their jobs."},
+    )
     contacts = fields.List(
         fields.Nested(ContactCreateSchema), load_default=list, validate=validate.Length(max=50)
     )
@@ -89,6 +124,10 @@ class CustomerUpdateSchema(Schema):
     preferred_locale = fields.String(validate=validate.OneOf(LOCALES))
     is_company = fields.Boolean()
     notes = Text(5000, allow_none=True)
+    preferred_channel = fields.Enum(MessagePreference, by_value=True)
+    message_consent = fields.Boolean(
+        metadata={"description": "Give (true) or withdraw (false) consent to messages."}
+    )
 
 
 class CustomerListArgsSchema(PageArgsSchema):
@@ -101,10 +140,14 @@ class CustomerListArgsSchema(PageArgsSchema):
 # --- Output ---------------------------------------------------------------------------------
 
 
-class ContactSchema(ContactCreateSchema):
+class ContactSchema(Schema):
     """A contact."""
 
     id = fields.Integer()
+    name = fields.String()
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    is_primary = fields.Boolean()
 
 
 class AssetSchema(AssetCreateSchema):
@@ -136,6 +179,9 @@ class CustomerSchema(CustomerSummarySchema):
     """A customer's file: contacts, sites and assets."""
 
     notes = fields.String(allow_none=True)
+    preferred_channel = fields.Enum(MessagePreference, by_value=True)
+    message_consent = GivenSince(attribute="message_consent_at", dump_only=True)
+    message_consent_at = Instant(allow_none=True)
     contacts = fields.List(fields.Nested(ContactSchema))
     sites = fields.List(fields.Nested(SiteSchema))
     created_at = Instant()
@@ -177,9 +223,7 @@ def list_customers() -> Response:
         query = query.where(
             or_(
                 Customer.name.ilike(pattern, escape="\\"),
-                exists().where(
-                    Contact.customer_id == Customer.id, Contact.phone.ilike(pattern, escape="\\")
-                ),
+                exists().where(Contact.customer_id == Customer.id, phone_matches(args["q"])),
                 exists().where(
                     Site.customer_id == Customer.id, Site.address.ilike(pattern, escape="\\")
                 ),
@@ -233,7 +277,7 @@ def get_customer(customer_id: int) -> Response:
 
 @bp.patch("/customers/<int:customer_id>")
 @operation(
-    "Change a customer's name, tier, language or notes.",
+    "Change a customer's name, tier, language, notes, preferred channel or consent.",
     capability=Capability.CUSTOMERS_WRITE,
     body=CustomerUpdateSchema(),
     response=CustomerSchema(),

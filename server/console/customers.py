@@ -12,14 +12,15 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from server.console import bp
-from server.console.forms import EraseCustomerForm
+from server.console.forms import CustomerDetailsForm, EraseCustomerForm
 from server.console.helpers import admin_only, deadline_status, office_only
 from server.console.intake import search_customers
 from server.extensions import db
 from server.logs import security_event
-from server.models import Customer, Role, WorkOrder
+from server.models import Customer, MessagePreference, Role, WorkOrder
 from server.models.base import utcnow
-from server.services.customers import load_customer_file
+from server.services.contact_details import normalise_email, normalise_phone
+from server.services.customers import customer_history, edit_customer_details, load_customer_file
 from server.services.erasure import delete_blobs, erase_customer
 
 #: Most orders the customer file lists.
@@ -104,6 +105,87 @@ def customer_file(customer_id: int) -> str:
     customer = load_customer_file(customer_id)
     if customer is None:
         abort(404)
+    return render_template("console/customers/file.html", **_file_context(customer))
+
+
+@bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
+@office_only
+def customer_edit(customer_id: int) -> Response | tuple[str, int]:
+    """Edit a customer's name, language, message channel, consent and contacts."""
+    customer = load_customer_file(customer_id)
+    if customer is None:
+        abort(404)
+    form = CustomerDetailsForm()
+    if request.method == "GET":
+        _fill_details_form(form, customer)
+    elif form.validate_on_submit():
+        changes, contacts = _details_from_form(form)
+        event = edit_customer_details(customer, changes, contacts, current_user)
+        db.session.commit()
+        flash(_("Customer details saved.") if event else _("Nothing was changed."), "ok")
+        return redirect(url_for("console.customer_file", customer_id=customer_id))
+    elif request.form.get("csrf_token") is None or "csrf_token" in form.errors:
+        abort(400)
+    status = 422 if request.method == "POST" else 200
+    context = _file_context(customer) | {"edit_form": form}
+    return render_template("console/customers/file.html", **context), status
+
+
+def _fill_details_form(form: CustomerDetailsForm, customer: Customer) -> None:
+    """Put the customer's details into the form, with one empty row for a new contact."""
+    form.name.data = customer.name
+    form.preferred_locale.data = "zh_CN" if customer.preferred_locale.startswith("zh") else "en"
+    form.preferred_channel.data = customer.preferred_channel.value
+    form.message_consent.data = customer.message_consent_at is not None
+    while form.contacts.entries:
+        form.contacts.pop_entry()
+    for contact in customer.contacts:
+        form.contacts.append_entry(
+            {
+                "id": str(contact.id),
+                "name": contact.name,
+                "phone": contact.phone or "",
+                "email": contact.email or "",
+            }
+        )
+    form.contacts.append_entry({})
+    primary = [i for i, c in enumerate(customer.contacts) if c.is_primary]
+    form.primary_contact.data = str(primary[0]) if primary else "0"
+
+
+def _details_from_form(form: CustomerDetailsForm) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Return the customer's changed fields and the contacts as they should be."""
+    changes = {
+        "name": form.name.data.strip(),
+        "preferred_locale": form.preferred_locale.data,
+        "preferred_channel": MessagePreference(form.preferred_channel.data),
+        "message_consent": bool(form.message_consent.data),
+    }
+    contacts = []
+    for index, row in enumerate(form.contacts.entries):
+        entry = row.form
+        name = (entry.name.data or "").strip()
+        phone = (entry.phone.data or "").strip()
+        email = (entry.email.data or "").strip()
+        contact_id = int(entry.id.data) if (entry.id.data or "").isdigit() else None
+        if entry.remove.data or not (name or phone or email):
+            continue  # removed, or the empty row for a new contact left empty
+        contacts.append(
+            {
+                "id": contact_id,
+                "name": name,
+                "phone": normalise_phone(phone) if phone else None,
+                "email": normalise_email(email) if email else None,
+                "is_primary": form.primary_contact.data == str(index),
+            }
+        )
+    if contacts and not any(c["is_primary"] for c in contacts):
+        contacts[0]["is_primary"] = True
+    return changes, contacts
+
+
+def _file_context(customer: Customer) -> dict[str, Any]:
+    """Return what the customer file shows besides the edit form."""
     orders = db.session.scalars(
         select(WorkOrder)
         .where(WorkOrder.customer_id == customer.id)
@@ -118,8 +200,7 @@ def customer_file(customer_id: int) -> str:
     now = utcnow()
     surveys = _answered_surveys(customer)
     ratings = [s.rating for s in surveys or [] if s.rating is not None]
-    return render_template(
-        "console/customers/file.html",
+    return dict(
         customer=customer,
         orders=[(o, deadline_status(o, now)) for o in orders],
         history=history,
@@ -131,6 +212,8 @@ def customer_file(customer_id: int) -> str:
         problems=_problem_reports(customer),
         complaints=[o for o in orders if o.workflow_name == "complaint"],
         erase_form=EraseCustomerForm() if current_user.role == Role.ADMIN else None,
+        customer_events=customer_history(customer),
+        edit_form=None,
     )
 
 

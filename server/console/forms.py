@@ -11,6 +11,9 @@ from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -20,10 +23,11 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional
 
 from server.business_time import FIRST_DAY, LAST_DAY, OutOfRange, local_instant, parse_day
-from server.models import Channel, Priority
+from server.models import Channel, MessagePreference, Priority
+from server.services.contact_details import InvalidContactDetail, is_phone, normalise_email
 
 #: Channels a dispatcher types in by hand.
 INTAKE_CHANNELS = (Channel.PHONE, Channel.EMAIL, Channel.WEB)
@@ -33,6 +37,43 @@ def _no_nul(_form: FlaskForm, field: object) -> None:
     data = getattr(field, "data", None)
     if isinstance(data, str) and "\x00" in data:
         raise ValidationError(_l("This text contains a character we cannot store."))
+
+
+def phone_number(_form: Form, field: StringField) -> None:
+    """Accept a phone number we can call and text (stored in E.164 by the view)."""
+    if (field.data or "").strip() and (len(field.data) > 40 or not is_phone(field.data)):
+        raise ValidationError(
+            _l(
+                "Enter a phone number: a mobile like 139 1234 5678, a landline with its area"
+                " code like 021 5555 0101, or a number with its country code like"
+                " +44 20 7946 0958."
+            )
+        )
+
+
+def email_address(_form: Form, field: StringField) -> None:
+    """Accept an e-mail address (name@example.com)."""
+    if not (field.data or "").strip():
+        return
+    try:
+        normalise_email(field.data)
+    except InvalidContactDetail:
+        raise ValidationError(_l("Enter an e-mail address like name@example.com.")) from None
+
+
+def language_choices() -> list[SelectChoice]:
+    """Return the languages a customer can be written to in (each named in itself)."""
+    return [SelectChoice("zh_CN", "简体中文"), SelectChoice("en", "English")]
+
+
+def message_channel_choices() -> list[SelectChoice]:
+    """Return how a customer can choose to hear from us."""
+    return [
+        SelectChoice(MessagePreference.BOTH.value, _l("SMS and e-mail")),
+        SelectChoice(MessagePreference.SMS.value, _l("SMS only")),
+        SelectChoice(MessagePreference.EMAIL.value, _l("E-mail only")),
+        SelectChoice(MessagePreference.NONE.value, _l("No messages")),
+    ]
 
 
 def calendar_day(_form: FlaskForm, field: StringField) -> None:
@@ -92,15 +133,27 @@ class IntakeForm(FlaskForm):
         _l("New customer: name"), validators=[Optional(), Length(max=200), _no_nul]
     )
     new_customer_phone = StringField(
-        _l("New customer: phone"),
-        validators=[
-            Optional(),
-            Length(max=40),
-            Regexp(r"^[0-9+()\-\s]{5,40}$", message=_l("Enter a phone number (digits, + - ( )).")),
-        ],
+        _l("New customer: mobile phone"), validators=[Optional(), phone_number]
+    )
+    new_customer_other_phone = StringField(
+        _l("New customer: other phone"), validators=[Optional(), phone_number]
+    )
+    new_customer_email = StringField(
+        _l("New customer: e-mail"), validators=[Optional(), email_address]
     )
     new_customer_address = StringField(
         _l("New customer: address"), validators=[Optional(), Length(max=300), _no_nul]
+    )
+    new_customer_locale = SelectField(
+        _l("New customer: language"), choices=language_choices(), default="zh_CN"
+    )
+    new_customer_channel = SelectField(
+        _l("New customer: messages by"),
+        choices=message_channel_choices(),
+        default=MessagePreference.BOTH.value,
+    )
+    new_customer_consent = BooleanField(
+        _l("The customer agrees to receive messages about their jobs")
     )
     site_id = SelectField(_l("Site"), choices=[], validate_choice=False)
     asset_id = SelectField(_l("Asset"), choices=[], validate_choice=False)
@@ -224,6 +277,35 @@ class EraseCustomerForm(FlaskForm):
     confirm_name = StringField(
         _l("Type the customer's name to confirm"), validators=[DataRequired()]
     )
+
+
+class ContactForm(Form):
+    """One contact of a customer (a row of the customer file's edit form)."""
+
+    id = HiddenField()
+    # No Optional(): it would stop the chain before validate_name looks at the row.
+    name = StringField(_l("Name"), validators=[Length(max=120), _no_nul])
+    phone = StringField(_l("Phone"), validators=[Optional(), phone_number])
+    email = StringField(_l("E-mail"), validators=[Optional(), email_address])
+    remove = BooleanField(_l("Remove"))
+
+    def validate_name(self, field: StringField) -> None:
+        """Ask for a name on any contact that is kept and has a phone or an e-mail."""
+        filled = (self.phone.data or "").strip() or (self.email.data or "").strip()
+        if filled and not (field.data or "").strip() and not self.remove.data:
+            raise ValidationError(_l("Give the contact's name."))
+
+
+class CustomerDetailsForm(FlaskForm):
+    """A customer's own details and contacts, as the customer file edits them."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200), _no_nul])
+    preferred_locale = SelectField(_l("Language"), choices=language_choices())
+    preferred_channel = SelectField(_l("Messages by"), choices=message_channel_choices())
+    message_consent = BooleanField(_l("The customer agrees to receive messages about their jobs"))
+    contacts = FieldList(FormField(ContactForm), min_entries=1, max_entries=50)
+    #: Which row of ``contacts`` is the primary contact (its index).
+    primary_contact = HiddenField()
 
 
 class RedriveForm(FlaskForm):

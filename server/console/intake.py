@@ -21,8 +21,9 @@ from server.console import bp
 from server.console.forms import IntakeForm, priority_choices
 from server.console.helpers import locale_code, office_only
 from server.extensions import blob_store, db
-from server.models import Category, Contact, Customer, Site, WorkOrder
+from server.models import Category, Contact, Customer, MessagePreference, Site, WorkOrder
 from server.services.attachments import AttachmentRejected, add_photo
+from server.services.contact_details import normalise_email, normalise_phone, phone_matches
 from server.services.customers import create_customer
 from server.services.errors import InvalidInput
 from server.services.search import contains_pattern
@@ -39,9 +40,7 @@ MAX_INTAKE_BODY = 32 * 1024 * 1024
 def search_customers(text: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
     """Return customers whose name, contact phone or site address contains ``text``."""
     pattern = contains_pattern(text)
-    by_phone = exists().where(
-        Contact.customer_id == Customer.id, Contact.phone.ilike(pattern, escape="\\")
-    )
+    by_phone = exists().where(Contact.customer_id == Customer.id, phone_matches(text))
     by_address = exists().where(
         Site.customer_id == Customer.id, Site.address.ilike(pattern, escape="\\")
     )
@@ -144,6 +143,8 @@ def intake() -> Response | str | tuple[str, int]:
     _prepare(form, categories)
     if request.method == "GET":
         form.channel.data = form.channel.data or "phone"
+        # A new customer is written to in the language the call is taken in, until changed.
+        form.new_customer_locale.data = locale_code()
     errors: dict[str, list[str]] = {}
     duplicate = None
     customer = None
@@ -207,6 +208,36 @@ def intake() -> Response | str | tuple[str, int]:
     ), status
 
 
+def new_customer_data(form: IntakeForm) -> dict[str, Any]:
+    """Return the new customer the intake form describes (phones in E.164)."""
+    name = form.new_customer_name.data.strip()
+    phone = (form.new_customer_phone.data or "").strip()
+    other_phone = (form.new_customer_other_phone.data or "").strip()
+    email = (form.new_customer_email.data or "").strip()
+    contacts = []
+    if phone or email:
+        contacts.append(
+            {
+                "name": name[:120],
+                "phone": normalise_phone(phone) if phone else None,
+                "email": normalise_email(email) if email else None,
+                "is_primary": True,
+            }
+        )
+    if other_phone:
+        contacts.append(
+            {"name": name[:120], "phone": normalise_phone(other_phone), "is_primary": not contacts}
+        )
+    return {
+        "name": name,
+        "preferred_locale": form.new_customer_locale.data,
+        "preferred_channel": MessagePreference(form.new_customer_channel.data),
+        "message_consent": bool(form.new_customer_consent.data),
+        "contacts": contacts,
+        "sites": [{"address": form.new_customer_address.data.strip()}],
+    }
+
+
 def _create(
     form: IntakeForm,
     customer: Customer | None,
@@ -242,23 +273,7 @@ def _create_rows(
 ) -> WorkOrder:
     """Create the customer (when new), the order and its photos; raise ``InvalidInput``."""
     if customer is None:
-        contact = []
-        if form.new_customer_phone.data:
-            contact = [
-                {
-                    "name": form.new_customer_name.data.strip(),
-                    "phone": form.new_customer_phone.data.strip(),
-                    "is_primary": True,
-                }
-            ]
-        customer = create_customer(
-            {
-                "name": form.new_customer_name.data.strip(),
-                "contacts": contact,
-                "sites": [{"address": form.new_customer_address.data.strip()}],
-            },
-            current_user,
-        )
+        customer = create_customer(new_customer_data(form), current_user)
         site_id, asset_id = customer.sites[0].id, None
     data = {
         "category_id": category_id,

@@ -26,6 +26,7 @@ from server.notify.email import (
     render_email,
 )
 from server.services.customer_portal import issue_customer_link
+from server.services.customers import wants_messages_by
 from server.services.surveys import (
     NextWorkingDay,
     plan_key_customer_calls,
@@ -90,6 +91,8 @@ def send_survey(message: OutboxMessage) -> None:
     language = _language(order.customer.preferred_locale)
 
     def send() -> tuple[str, str | None]:
+        if not wants_messages_by(order.customer, "email"):
+            return "refused", f"the customer prefers {order.customer.preferred_channel.value}"
         link = issue_customer_link(order, None)
         completed = (order.completed_at or survey.created_at).astimezone(
             ZoneInfo(settings.timezone)

@@ -27,6 +27,7 @@ from server.notify.email import (
     render_email,
     send_email,
 )
+from server.services.customers import wants_messages_by
 from server.services.workflow_registry import definition_for
 
 #: Used when an action names a template that has no e-mail version (staff e-mails).
@@ -75,10 +76,14 @@ def send_order_email(
     ``context`` adds what a template needs beyond the order facts; ``attachments`` go with
     the e-mail (the completion sheet's PDF). ``for_customer`` (default: the message's
     ``to`` is ``customer``) picks the customer's words and links: a status message for
-    the event the message was queued for, with a link to the customer's own page only.
+    the event the message was queued for, with a link to the customer's own page only,
+    and nothing at all (status ``refused``) to a customer who wants no e-mail.
     """
     if for_customer is None:
         for_customer = is_for_customer(message)
+    if for_customer and not wants_messages_by(order.customer, "email"):
+        # Recorded, not sent: the customer file shows it in the customer's message log.
+        return "refused", f"the customer prefers {order.customer.preferred_channel.value}"
     if for_customer:
         # A status message for the event unless the e-mail has a template of its own; never
         # the staff's generic e-mail, which links to the console.

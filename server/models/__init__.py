@@ -12,7 +12,7 @@ from server.models.customer_portal import (
     ProblemReport,
     Survey,
 )
-from server.models.customers import Asset, Contact, Customer, Site
+from server.models.customers import Asset, Contact, Customer, CustomerEvent, Site
 from server.models.deadlines import (
     BusinessCalendar,
     CalendarDay,
@@ -39,6 +39,7 @@ from server.models.enums import (
     CrewRole,
     CustomerTier,
     DevicePlatform,
+    MessagePreference,
     OutboxStatus,
     Priority,
     Role,
@@ -99,6 +100,7 @@ __all__ = [
     "Contact",
     "CrewRole",
     "Customer",
+    "CustomerEvent",
     "CustomerLink",
     "CustomerTier",
     "Delivery",
@@ -113,6 +115,7 @@ __all__ = [
     "JobFeedEntry",
     "MaintenanceOccurrence",
     "MaintenancePlan",
+    "MessagePreference",
     "NotificationPreference",
     "OutboxMessage",
     "OutboxStatus",

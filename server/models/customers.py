@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
-from server.models.base import TimestampMixin, enum_values
-from server.models.enums import CustomerTier
+from server.models.base import JSONType, TimestampMixin, UTCDateTime, enum_values, utcnow
+from server.models.enums import CustomerTier, MessagePreference
+
+if TYPE_CHECKING:
+    from server.models.auth import User
 
 
 class Customer(TimestampMixin, db.Model):
@@ -32,6 +36,16 @@ class Customer(TimestampMixin, db.Model):
     is_company: Mapped[bool] = mapped_column(default=False)
     #: Internal notes for dispatchers.
     notes: Mapped[str | None] = mapped_column(Text)
+    #: How the customer wants to hear about their jobs: ``sms``, ``email``, ``both`` or
+    #: ``none`` (no messages; the job page still works).
+    preferred_channel: Mapped[MessagePreference] = mapped_column(
+        Enum(MessagePreference, values_callable=enum_values, native_enum=False, length=10),
+        default=MessagePreference.BOTH,
+        server_default=MessagePreference.BOTH.value,
+    )
+    #: When the customer agreed to receive messages about their jobs; None: not given (or
+    #: withdrawn). Who recorded it, and when it changed, is in the customer's history.
+    message_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", order_by="Contact.id"
@@ -54,9 +68,10 @@ class Contact(TimestampMixin, db.Model):
     )
     #: Contact's name.
     name: Mapped[str] = mapped_column(String(120))
-    #: Phone number as given (searchable).
+    #: Phone number (searchable): E.164 (``+8613912345678``) when entered since the console and
+    #: the API check numbers; older rows keep what was typed.
     phone: Mapped[str | None] = mapped_column(String(40), index=True)
-    #: E-mail address.
+    #: E-mail address (syntax checked on entry).
     email: Mapped[str | None] = mapped_column(String(254))
     #: The contact to use first.
     is_primary: Mapped[bool] = mapped_column(default=False)
@@ -119,3 +134,26 @@ class Asset(TimestampMixin, db.Model):
     warranty_ends_on: Mapped[date | None]
 
     site: Mapped[Site] = relationship(back_populates="assets")
+
+
+class CustomerEvent(db.Model):
+    """One entry of a customer's append-only history: who changed which detail, and how."""
+
+    __tablename__ = "customer_events"
+    __table_args__ = (Index("ix_customer_events_customer_id", "customer_id", "id"),)
+
+    #: Surrogate key; also the order of events.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The customer (the history goes with them when they are erased).
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    #: What happened, in the past tense (``CustomerCreated``, ``CustomerUpdated``).
+    kind: Mapped[str] = mapped_column(String(60))
+    #: Who did it (None for the system or an import).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: When it was recorded.
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Details: ``changes`` maps each changed field to ``[before, after]``; ``contacts``
+    #: lists contacts added, changed (with their changes) and removed.
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+    actor: Mapped[User | None] = relationship()

@@ -22,6 +22,15 @@ class CustomerTier(StrEnum):
     STANDARD = "standard"
 
 
+class MessagePreference(StrEnum):
+    """How a customer wants to hear from us about their jobs."""
+
+    SMS = "sms"
+    EMAIL = "email"
+    BOTH = "both"
+    NONE = "none"
+
+
 class Priority(StrEnum):
     """How urgent a work order is."""
 

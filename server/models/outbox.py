@@ -74,7 +74,8 @@ class Delivery(db.Model):
     channel: Mapped[str] = mapped_column(String(20))
     #: Device id, e-mail address or URL.
     recipient: Mapped[str] = mapped_column(String(320))
-    #: ``sent``, ``recorded`` (no provider configured), ``failed`` (permanent) or ``dead_token``.
+    #: ``sent``, ``recorded`` (no provider configured), ``failed`` (permanent), ``dead_token``
+    #: or ``refused`` (the customer wants no messages on this channel).
     status: Mapped[str] = mapped_column(String(20))
     #: The provider's id: FCM message name, SMTP Message-ID, webhook delivery id.
     external_id: Mapped[str | None] = mapped_column(String(255))

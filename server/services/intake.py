@@ -39,6 +39,7 @@ from server.models import (
     WorkOrderEvent,
 )
 from server.models.base import utcnow
+from server.services.customers import create_customer
 from server.services.errors import InvalidInput
 from server.services.work_orders import create_work_order
 from server.storage import BlobStore, new_key, sha256_hex
@@ -141,12 +142,16 @@ def find_or_create_customer(
     if contact is not None:
         customer = contact.customer
     else:
-        customer = Customer(name=name[:200], preferred_locale=locale)
-        customer.contacts = [
-            Contact(name=name[:120], email=email_address, phone=phone, is_primary=True)
-        ]
-        db.session.add(customer)
-        db.session.flush()
+        customer = create_customer(
+            {
+                "name": name[:200],
+                "preferred_locale": locale,
+                "contacts": [
+                    {"name": name[:120], "email": email_address, "phone": phone, "is_primary": True}
+                ],
+            },
+            None,
+        )
     site = None
     if address:
         site = next((s for s in customer.sites if s.address.strip() == address.strip()), None)
