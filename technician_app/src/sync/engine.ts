@@ -4,7 +4,7 @@
 import { db, setMeta, type FieldworkDB } from "../db/db";
 import { pull } from "./pull";
 import { replay, type ReplaySummary } from "./replay";
-import { loadSession } from "./session";
+import { loadSession, withLock } from "./session";
 import { httpTransport } from "./transport";
 
 export interface SyncStatus {
@@ -29,7 +29,7 @@ export function syncNow(database: FieldworkDB = db): Promise<SyncStatus> {
     let status: SyncStatus;
     do {
       pending.again = false;
-      status = await round(database);
+      status = await withLock("fieldwork-sync", () => round(database));
     } while (askedAgain() && status.result === "ok");
     return status;
   })().finally(() => {

@@ -110,10 +110,15 @@ export function refresh(
   database: FieldworkDB = db,
   fetchImpl: typeof fetch = (input, init) => fetch(input, init),
 ): Promise<boolean> {
-  refreshing ??= (async () => {
+  const held = cached?.accessToken ?? null;
+  refreshing ??= withLock("fieldwork-refresh", async () => {
     try {
       const session = await loadSession(database);
       if (!session?.refreshToken || session.expired) return false;
+      // Another tab may have refreshed while we waited for the lock: its pair is stored.
+      if (session.accessToken !== held && session.accessToken && Date.now() < session.accessExpiresAt) {
+        return true;
+      }
       let response: Response;
       try {
         response = await postJson("/auth/refresh", { refresh_token: session.refreshToken }, fetchImpl);
@@ -131,8 +136,19 @@ export function refresh(
     } finally {
       refreshing = null;
     }
-  })();
+  });
   return refreshing;
+}
+
+/**
+ * Run `work` holding a lock shared by every tab of the app (Web Locks), so two tabs never
+ * spend the same single-use refresh token or send the same queue at once.
+ */
+export function withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
+  if (typeof navigator !== "undefined" && "locks" in navigator) {
+    return navigator.locks.request(name, work) as Promise<T>;
+  }
+  return work();
 }
 
 /** Make sure the access token is fresh enough to send; refresh it when it is about to end. */
