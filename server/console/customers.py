@@ -20,7 +20,12 @@ from server.logs import security_event
 from server.models import Customer, MessagePreference, Role, WorkOrder
 from server.models.base import utcnow
 from server.services.contact_details import normalise_email, normalise_phone
-from server.services.customers import customer_history, edit_customer_details, load_customer_file
+from server.services.customers import (
+    customer_history,
+    customer_message_log,
+    edit_customer_details,
+    load_customer_file,
+)
 from server.services.erasure import delete_blobs, erase_customer
 
 #: Most orders the customer file lists.
@@ -213,6 +218,7 @@ def _file_context(customer: Customer) -> dict[str, Any]:
         complaints=[o for o in orders if o.workflow_name == "complaint"],
         erase_form=EraseCustomerForm() if current_user.role == Role.ADMIN else None,
         customer_events=customer_history(customer),
+        message_log=customer_message_log(customer),
         edit_form=None,
     )
 

@@ -9,6 +9,7 @@ customer keeps the time it was given.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,11 @@ from server.models import (
     Contact,
     Customer,
     CustomerEvent,
+    Delivery,
+    Device,
     MessagePreference,
+    OutboxMessage,
+    OutboxStatus,
     Site,
     User,
     WorkOrder,
@@ -315,3 +320,147 @@ def remove_contact(contact: Contact, actor: User | None) -> None:
     edit_customer_details(
         customer, {}, [{"id": c.id} for c in customer.contacts if c.id != contact.id], actor
     )
+
+
+# --- The customer's message log ---------------------------------------------------------------
+
+#: Outbox actions that send messages to people (the others render PDFs, escalate, call hooks).
+MESSAGE_ACTIONS = ("notify", "intake_ack", "send_survey", "request_completion_sheet")
+#: Actions whose only messages go to the customer.
+CUSTOMER_ACTIONS = frozenset({"intake_ack", "send_survey", "request_completion_sheet"})
+#: What the log says of a delivery record's status.
+DELIVERY_STATUS = {
+    "sent": "sent",
+    "recorded": "recorded",
+    "failed": "failed",
+    "dead_token": "failed",
+    "refused": "refused",
+}
+
+
+@dataclass(frozen=True)
+class LoggedMessage:
+    """One message about a customer's jobs: to whom, how, what about, and what became of it."""
+
+    at: datetime
+    work_order_id: int | None
+    order_number: str | None
+    #: ``customer`` (the customer's contacts) or ``staff`` (technicians, dispatchers …).
+    audience: str
+    #: ``email`` or ``push``.
+    channel: str | None
+    #: An e-mail address, or the person whose phone or browser got the push.
+    recipient: str | None
+    #: The workflow template or the kind of e-mail (``technician_en_route``, ``intake_ack``).
+    kind: str
+    #: ``queued``, ``retrying``, ``sent``, ``recorded`` (push without a provider), ``failed``
+    #: or ``refused`` (the customer wants nothing on this channel).
+    status: str
+    #: The provider's message id, or why it failed or was refused.
+    detail: str | None
+
+
+def _kind(message: OutboxMessage) -> str:
+    if message.action == "request_completion_sheet":
+        return "completion_sheet"
+    if message.action == "send_survey":
+        return "followup_survey"
+    if message.action == "intake_ack":
+        return "intake_ack"
+    return str(message.payload.get("params", {}).get("template") or message.action)
+
+
+def _audience(message: OutboxMessage) -> str:
+    to = message.payload.get("params", {}).get("to")
+    return "customer" if message.action in CUSTOMER_ACTIONS or to == "customer" else "staff"
+
+
+def customer_message_log(customer: Customer, limit: int = 200) -> list[LoggedMessage]:
+    """Return every e-mail and push about the customer's jobs, newest first.
+
+    Each delivery record is one line; a message not yet delivered to anybody (queued,
+    retrying, dead-lettered) is one line too. Reads at most ``limit`` of each.
+    """
+    orders = select(WorkOrder.id).where(WorkOrder.customer_id == customer.id)
+    delivered = db.session.execute(
+        select(Delivery, OutboxMessage, WorkOrder.number)
+        .join(OutboxMessage, OutboxMessage.id == Delivery.outbox_message_id)
+        .join(WorkOrder, WorkOrder.id == OutboxMessage.work_order_id)
+        .where(
+            OutboxMessage.work_order_id.in_(orders),
+            OutboxMessage.action.in_(MESSAGE_ACTIONS),
+            Delivery.channel.in_(("email", "push")),
+        )
+        .order_by(Delivery.id.desc())
+        .limit(limit)
+    ).all()
+    waiting = db.session.execute(
+        select(OutboxMessage, WorkOrder.number)
+        .join(WorkOrder, WorkOrder.id == OutboxMessage.work_order_id)
+        .where(
+            OutboxMessage.work_order_id.in_(orders),
+            OutboxMessage.action.in_(MESSAGE_ACTIONS),
+            OutboxMessage.status != OutboxStatus.DONE,
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    ).all()
+    device_ids = {
+        int(d.recipient.split(":", 1)[1])
+        for d, _m, _n in delivered
+        if d.channel == "push"
+        and d.recipient.startswith("device:")
+        and d.recipient.split(":", 1)[1].isdigit()
+    }
+    people = (
+        dict(
+            db.session.execute(
+                select(Device.id, User.display_name)
+                .join(User, User.id == Device.user_id)
+                .where(Device.id.in_(device_ids))
+            ).all()
+        )
+        if device_ids
+        else {}
+    )
+    entries = []
+    for delivery, message, number in delivered:
+        recipient = delivery.recipient
+        if delivery.channel == "push" and recipient.startswith("device:"):
+            device = recipient.split(":", 1)[1]
+            recipient = people.get(int(device), recipient) if device.isdigit() else recipient
+        entries.append(
+            LoggedMessage(
+                at=delivery.created_at,
+                work_order_id=message.work_order_id,
+                order_number=number,
+                audience=_audience(message),
+                channel=delivery.channel,
+                recipient=recipient,
+                kind=_kind(message),
+                status=DELIVERY_STATUS.get(delivery.status, delivery.status),
+                detail=delivery.error or delivery.external_id,
+            )
+        )
+    for message, number in waiting:
+        if message.status is OutboxStatus.DEAD:
+            status = "failed"
+        elif message.last_error:
+            status = "retrying"
+        else:
+            status = "queued"
+        entries.append(
+            LoggedMessage(
+                at=message.created_at,
+                work_order_id=message.work_order_id,
+                order_number=number,
+                audience=_audience(message),
+                channel=None,
+                recipient=None,
+                kind=_kind(message),
+                status=status,
+                detail=message.last_error,
+            )
+        )
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]

@@ -376,3 +376,66 @@ def set_language(tab, language):
     tab.select_option("#profile-locale", language)
     tab.click("button[name='profile-submit']")
     tab.wait_for_selector(".flash.ok")
+
+
+def test_the_customer_file_lists_every_message_about_the_customer_with_its_status(
+    app, client, office, create_work_order, create_customer, create_user, tmp_path, monkeypatch
+):
+    import dataclasses
+
+    import server.jobs.tasks  # noqa: F401  (registers the tasks)
+    from server.jobs import relay
+    from server.models import Device
+    from server.services.work_orders import apply_transition
+
+    monkeypatch.setitem(
+        app.config,
+        "FIELDWORK_SETTINGS",
+        dataclasses.replace(
+            app.config["FIELDWORK_SETTINGS"], instance_path=tmp_path, smtp_url=None
+        ),
+    )
+    user, _token = office
+    customer = create_customer(
+        name="Jane Miller",
+        contacts=[{"name": "Jane Miller", "email": "jane@example.com", "is_primary": True}],
+    )
+    technician = create_user(Role.TECHNICIAN, display_name="Li Wei 李伟")
+    db.session.add(Device(user_id=technician.id, push_token="phone-1", platform="android"))
+
+    def cancelled(for_customer):
+        order = create_work_order(customer=for_customer, actor=user)
+        apply_transition(order, "assign", user, {"assignee_id": technician.id}, order.version)
+        apply_transition(order, "cancel", user, {"reason": "重复"}, order.version)
+        db.session.commit()
+        return order
+
+    def run_relay():
+        while relay.run_once("w"):
+            pass
+
+    sent = cancelled(customer)
+    run_relay()
+    customer.preferred_channel = MessagePreference.NONE
+    refused = cancelled(customer)
+    run_relay()
+    queued = cancelled(customer)  # the relay has not run since
+    stranger = cancelled(
+        create_customer(contacts=[{"name": "X", "email": "x@example.com", "is_primary": True}])
+    )
+
+    page = client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    log = page.split('id="messages"')[1].split('id="customer-history"')[0]
+    rows = re.findall(r'<tr class="msg-(\w+)">(.*?)</tr>', log, flags=re.S)
+
+    def row(number, status, *words):
+        return any(
+            kind == status and number in html and all(w in html for w in words)
+            for kind, html in rows
+        )
+
+    assert row(sent.number, "sent", "jane@example.com", "Order cancelled", "Customer")
+    assert row(sent.number, "recorded", "Li Wei 李伟", "New job", "Staff", "Push")
+    assert row(refused.number, "refused", "jane@example.com", "the customer does not want")
+    assert row(queued.number, "queued", "Order cancelled")
+    assert stranger.number not in log
