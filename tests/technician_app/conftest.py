@@ -204,7 +204,7 @@ def phone_options(playwright: Any, base_url: str, locale: str = "en-GB") -> dict
         "timezone_id": "Asia/Shanghai",
         "service_workers": "allow",
         "geolocation": {"latitude": 31.2291, "longitude": 121.4551, "accuracy": 12},
-        "permissions": ["geolocation"],
+        "permissions": ["geolocation", "notifications"],
     }
 
 

@@ -10,7 +10,9 @@ export type Route =
   | { name: "settings" };
 
 /** Return the route of a path (unknown paths show the day). */
-export function parseRoute(pathname: string): Route {
+export function parseRoute(pathname: string, hash = ""): Route {
+  // Links of the form /app/#/jobs/12 (push payloads) name the same routes.
+  if (hash.startsWith("#/")) return parseRoute(BASE + hash.slice(2));
   const rest = pathname.startsWith(BASE) ? pathname.slice(BASE.length) : "";
   const job = /^jobs\/([1-9][0-9]{0,9})\/?$/.exec(rest);
   if (job?.[1]) return { name: "job", id: Number(job[1]) };
@@ -44,10 +46,10 @@ export function navigate(route: Route): void {
 
 /** Return the current route; re-render on navigation and Back. */
 export function useRoute(): Route {
-  const [route, setRoute] = useState(() => parseRoute(location.pathname));
+  const [route, setRoute] = useState(() => parseRoute(location.pathname, location.hash));
   useEffect(() => {
     const update = () => {
-      setRoute(parseRoute(location.pathname));
+      setRoute(parseRoute(location.pathname, location.hash));
     };
     listeners.add(update);
     window.addEventListener("popstate", update);

@@ -7,9 +7,47 @@ import { useLive } from "../components/live";
 import { navigate } from "../components/router";
 import { LOCALES, type Locale } from "../i18n";
 import { unsentCount } from "../sync/rules";
+import { enablePush, pushEnabled } from "../sync/push";
 import { signOut } from "../sync/session";
 
 const NAMES: Record<Locale, string> = { en: "English", zh_CN: "简体中文" };
+
+function PushSetting() {
+  const { t, locale } = useI18n();
+  const [on, setOn] = useState<boolean | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    void pushEnabled().then(setOn, () => {
+      setOn(false);
+    });
+  }, []);
+  return (
+    <section class="panel" data-testid="push-setting">
+      <h2>{t("settings.push")}</h2>
+      {on ? (
+        <p class="ok-text">{t("settings.pushOn")}</p>
+      ) : (
+        <button
+          type="button"
+          onClick={() => {
+            setProblem(null);
+            void enablePush(locale, __APP_VERSION__).then(({ result, code }) => {
+              if (result === "on") setOn(true);
+              else setProblem(t(`settings.push.${result}`, { code: code ?? "" }));
+            });
+          }}
+        >
+          {t("settings.pushEnable")}
+        </button>
+      )}
+      {problem && (
+        <p class="error" role="alert">
+          {problem}
+        </p>
+      )}
+    </section>
+  );
+}
 
 export function SettingsScreen() {
   const { t } = useI18n();
@@ -64,6 +102,7 @@ export function SettingsScreen() {
         />
         {t("settings.position")}
       </label>
+      <PushSetting />
       <p class="muted small">
         {t("settings.storage", { state: persisted ? t("settings.persisted") : t("settings.notPersisted") })}
       </p>

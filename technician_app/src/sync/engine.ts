@@ -68,12 +68,20 @@ async function round(database: FieldworkDB): Promise<SyncStatus> {
 export function startSyncTriggers(database: FieldworkDB = db): () => void {
   const onOnline = () => void syncNow(database);
   window.addEventListener("online", onOnline);
+  // A push arrived (the service worker says so): fetch what it is about.
+  const onMessage = (event: MessageEvent) => {
+    if ((event.data as { type?: string } | null)?.type === "fieldwork-sync") void syncNow(database);
+  };
+  // No service worker outside a secure context (plain http on a LAN address).
+  const worker = "serviceWorker" in navigator ? navigator.serviceWorker : null;
+  worker?.addEventListener("message", onMessage);
   const timer = window.setInterval(() => {
     if (document.visibilityState === "visible" && navigator.onLine) void syncNow(database);
   }, 60_000);
   void syncNow(database);
   return () => {
     window.removeEventListener("online", onOnline);
+    worker?.removeEventListener("message", onMessage);
     window.clearInterval(timer);
   };
 }
