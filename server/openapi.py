@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from apispec import APISpec
@@ -39,10 +40,24 @@ PROBLEM_SCHEMA = {
 }
 
 
+#: OpenAPI links of an API: source operationId → link name → Link object (its
+#: ``operationId``, ``parameters`` and ``requestBody`` as runtime expressions).
+Links = Mapping[str, Mapping[str, Mapping[str, Any]]]
+
+
 def build_openapi(
-    app: Flask, blueprint: str, prefix: str, title: str, description: str = ""
+    app: Flask,
+    blueprint: str,
+    prefix: str,
+    title: str,
+    description: str = "",
+    links: Links | None = None,
 ) -> dict[str, Any]:
-    """Return the OpenAPI document of every route of ``blueprint``."""
+    """Return the OpenAPI document of every route of ``blueprint``.
+
+    ``links`` say where an operation's success answer leads (a created order to reading
+    and moving it); a link to or from an operation the document lacks is refused.
+    """
     spec = APISpec(
         title=title,
         version="1.0.0",
@@ -65,6 +80,7 @@ def build_openapi(
         )
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation(rule, meta, view)
+    _add_links(paths, links or {})
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     document = spec.to_dict()
@@ -133,3 +149,18 @@ def _operation(rule: Any, meta: Operation, view: Any) -> dict[str, Any]:
             },
         }
     return doc
+
+
+def _add_links(paths: dict[str, dict[str, Any]], links: Links) -> None:
+    """Attach ``links`` to the success answers of their source operations."""
+    by_id = {doc["operationId"]: doc for item in paths.values() for doc in item.values()}
+    for source, outgoing in links.items():
+        if source not in by_id:
+            raise ValueError(f"OpenAPI links from unknown operation {source!r}")
+        for name, link in outgoing.items():
+            if link["operationId"] not in by_id:
+                raise ValueError(f"OpenAPI link {name!r} leads to unknown {link['operationId']!r}")
+        # A replay (200 after 201) answers the same body, so it leads to the same places.
+        for status, response in by_id[source]["responses"].items():
+            if status.startswith("2") and status != "204":
+                response["links"] = {name: dict(link) for name, link in outgoing.items()}
