@@ -78,3 +78,12 @@ def test_a_photo_upload_cut_at_half_resumes_from_the_servers_offset(
     assert 0 not in after
     state = server_state(app_server["app"], job)
     assert len(state["photos"]) == 1
+
+    # Another phone of the same technician shows the photo from the server, offline too.
+    other = phone()
+    second = other.pages[0]
+    sign_in(second, "anna", app_server["password"])
+    go_offline(other)
+    second.goto(f"/app/jobs/{job}")
+    second.locator("[data-testid=server-photo] img").wait_for()
+    assert second.locator("[data-testid=photo-thumb]").count() == 0

@@ -1,6 +1,6 @@
 // Photos: camera or gallery, compressed on the phone, shown at once, uploaded later.
 import { useEffect, useState } from "preact/hooks";
-import type { PhotoRow } from "../db/db";
+import type { PhotoRow, ServerPhotoRow } from "../db/db";
 import { addPhoto, NotAnImage } from "../sync/photos";
 import { currentPosition } from "../sync/position";
 import { useI18n } from "./i18n";
@@ -8,16 +8,21 @@ import { useI18n } from "./i18n";
 /** Larger than any phone photo: refused before decoding. */
 const MAX_PICK_BYTES = 40 * 1024 * 1024;
 
-function Thumb({ photo }: { photo: PhotoRow }) {
-  const { t, time } = useI18n();
+function useObjectUrl(blob: Blob): string | null {
   const [url, setUrl] = useState<string | null>(null);
   useEffect(() => {
-    const made = URL.createObjectURL(photo.blob);
+    const made = URL.createObjectURL(blob);
     setUrl(made);
     return () => {
       URL.revokeObjectURL(made);
     };
-  }, [photo.blob]);
+  }, [blob]);
+  return url;
+}
+
+function Thumb({ photo }: { photo: PhotoRow }) {
+  const { t, time } = useI18n();
+  const url = useObjectUrl(photo.blob);
   return (
     <li class="thumb" data-testid="photo-thumb">
       {url && <img src={url} alt={t("photos.alt", { time: time(photo.capturedAt) })} width={96} height={96} />}
@@ -26,13 +31,28 @@ function Thumb({ photo }: { photo: PhotoRow }) {
   );
 }
 
+function ServerThumb({ photo }: { photo: ServerPhotoRow }) {
+  const { t, time } = useI18n();
+  const url = useObjectUrl(photo.blob);
+  return (
+    <li class="thumb" data-testid="server-photo">
+      {url && (
+        <img src={url} alt={t("photos.alt", { time: photo.capturedAt ? time(photo.capturedAt) : "" })} width={96} height={96} />
+      )}
+      <span class="small">{t("photos.uploaded")}</span>
+    </li>
+  );
+}
+
 export function PhotosPanel({
   jobId,
   photos,
+  serverPhotos,
   onServer,
 }: {
   jobId: number;
   photos: PhotoRow[];
+  serverPhotos: ServerPhotoRow[];
   onServer: number;
 }) {
   const { t } = useI18n();
@@ -64,11 +84,16 @@ export function PhotosPanel({
         {t("photos.title")} <span class="muted small">{t("photos.count", { n: photos.length + elsewhere })}</span>
       </h2>
       <ul class="thumbs">
+        {serverPhotos.map((photo) => (
+          <ServerThumb key={photo.id} photo={photo} />
+        ))}
         {photos.map((photo) => (
           <Thumb key={photo.clientId} photo={photo} />
         ))}
       </ul>
-      {elsewhere > 0 && <p class="muted small">{t("photos.onServer", { n: elsewhere })}</p>}
+      {elsewhere > serverPhotos.length && (
+        <p class="muted small">{t("photos.onServer", { n: elsewhere - serverPhotos.length })}</p>
+      )}
       {error && (
         <p class="error" role="alert">
           {error}

@@ -130,6 +130,14 @@ export interface DraftRow {
   updatedAt: string;
 }
 
+/** A thumbnail of a photo on the server (taken on another phone, or before a reinstall). */
+export interface ServerPhotoRow {
+  id: number;
+  jobId: number;
+  blob: Blob;
+  capturedAt: string | null;
+}
+
 export interface MetaRow {
   key: string;
   value: unknown;
@@ -141,6 +149,7 @@ export class FieldworkDB extends Dexie {
   photos!: EntityTable<PhotoRow, "clientId">;
   drafts!: EntityTable<DraftRow, "jobId">;
   meta!: EntityTable<MetaRow, "key">;
+  serverPhotos!: EntityTable<ServerPhotoRow, "id">;
 
   constructor(name = "fieldwork") {
     super(name);
@@ -151,6 +160,8 @@ export class FieldworkDB extends Dexie {
       drafts: "jobId",
       meta: "key",
     });
+    // 2: thumbnails of the server's photos, kept for offline viewing.
+    this.version(2).stores({ serverPhotos: "id, jobId" });
   }
 }
 

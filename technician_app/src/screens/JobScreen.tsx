@@ -18,16 +18,17 @@ const WORKING = new Set(["on_site", "in_progress", "on_hold"]);
 export function JobScreen({ id }: { id: number }) {
   const { t, locale, date } = useI18n();
   const data = useLive(async () => {
-    const [job, items, photos, draft] = await Promise.all([
+    const [job, items, photos, draft, serverPhotos] = await Promise.all([
       db.jobs.get(id),
       db.outbox.where("jobId").equals(id).toArray(),
       db.photos.where("jobId").equals(id).toArray(),
       db.drafts.get(id),
+      db.serverPhotos.where("jobId").equals(id).toArray(),
     ]);
-    return { job, items, photos, draft };
+    return { job, items, photos, draft, serverPhotos };
   }, [id]);
   if (!data) return null;
-  const { job, items, photos, draft } = data;
+  const { job, items, photos, draft, serverPhotos } = data;
   if (!job) return <p class="muted empty">{t("job.notFound")}</p>;
   const summary = job.summary;
   const detail: JobDetail | null = job.detail;
@@ -155,7 +156,7 @@ export function JobScreen({ id }: { id: number }) {
           {WORKING.has(state) && (
             <>
               <ChecklistPanel jobId={id} items={detail.checklist} draft={draft} />
-              <PhotosPanel jobId={id} photos={photos} onServer={detail.photos.length} />
+              <PhotosPanel jobId={id} photos={photos} serverPhotos={serverPhotos} onServer={detail.photos.length} />
               <PartsPanel jobId={id} draft={draft} />
               <NotesPanel jobId={id} draft={draft} />
               <SignaturePanel jobId={id} signedBy={[...new Set(signers)]} />

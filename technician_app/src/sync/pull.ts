@@ -61,6 +61,7 @@ async function removeJob(database: FieldworkDB, jobId: number): Promise<void> {
     await database.jobs.delete(jobId);
     await database.drafts.delete(jobId);
     await database.photos.where("jobId").equals(jobId).delete();
+    await database.serverPhotos.where("jobId").equals(jobId).delete();
   }
 }
 
@@ -108,9 +109,32 @@ async function fetchDetails(client: ApiClient, database: FieldworkDB): Promise<v
   const rows = await database.jobs.filter((row) => !row.removedOnServer && (row.stale === true || row.detail === null)).toArray();
   for (const row of rows) {
     const answer = await call(() => client.GET("/jobs/{job_id}", { params: { path: { job_id: row.id } } }), database);
-    if (answer.status === 200 && answer.data) await storeDetail(database, answer.data as JobDetail);
-    else if (answer.status === 404) await removeJob(database, row.id);
+    if (answer.status === 200 && answer.data) {
+      await storeDetail(database, answer.data as JobDetail);
+      await fetchThumbnails(database, answer.data as JobDetail);
+    } else if (answer.status === 404) await removeJob(database, row.id);
   }
+}
+
+/** Keep thumbnails of the job's server photos that this phone did not take itself. */
+async function fetchThumbnails(database: FieldworkDB, detail: JobDetail): Promise<void> {
+  const mine = new Set((await database.photos.where("jobId").equals(detail.id).toArray()).map((p) => p.clientId));
+  const have = new Set(await database.serverPhotos.where("jobId").equals(detail.id).primaryKeys());
+  for (const photo of detail.photos) {
+    if (have.has(photo.id) || (photo.client_id && mine.has(photo.client_id))) continue;
+    const token = currentAccessToken();
+    let response: Response;
+    try {
+      response = await fetch(photo.thumbnail_url, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+    } catch {
+      return; // offline: next time
+    }
+    if (!response.ok) continue;
+    await database.serverPhotos.put({ id: photo.id, jobId: detail.id, blob: await response.blob(), capturedAt: photo.captured_at });
+  }
+  // Photos the server no longer has (a job reopened elsewhere) leave the phone too.
+  const current = new Set(detail.photos.map((photo) => photo.id));
+  await database.serverPhotos.bulkDelete([...have].filter((id) => !current.has(id)));
 }
 
 /** Bring the phone's jobs up to date; keep the cursor and the time of the last sync. */

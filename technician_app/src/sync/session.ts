@@ -191,9 +191,10 @@ export async function signOut(
 async function clearTechnicianData(database: FieldworkDB): Promise<void> {
   await database.transaction(
     "rw",
-    [database.jobs, database.outbox, database.photos, database.drafts, database.meta],
+    [database.jobs, database.outbox, database.photos, database.drafts, database.meta, database.serverPhotos],
     async () => {
       await Promise.all([
+        database.serverPhotos.clear(),
         database.jobs.clear(),
         database.outbox.clear(),
         database.photos.clear(),
