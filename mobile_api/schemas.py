@@ -203,6 +203,13 @@ class NotificationPreferencesSchema(Schema):
 # --- Jobs ------------------------------------------------------------------------------------
 
 
+def _page_token_in_range(value: str) -> None:
+    """Refuse a page token whose job id no row can have (it would overflow the id column)."""
+    head = value.split(":", 1)[0]
+    if head.isdigit() and int(head) > MAX_ID:  # the pattern reports any other shape
+        raise ValidationError("Not a page of this list: pass `next_page` as it was given.")
+
+
 class JobListArgsSchema(Schema):
     """A full sync (pages of jobs) or a delta sync (`since`)."""
 
@@ -223,7 +230,7 @@ class JobListArgsSchema(Schema):
         },
     )
     page = fields.String(
-        validate=validate.Regexp(r"^\d{1,12}:\d{1,12}$"),
+        validate=[validate.Regexp(r"^\d{1,12}:\d{1,12}$"), _page_token_in_range],
         metadata={"description": "`next_page` of the previous page."},
     )
     limit = fields.Integer(

@@ -141,3 +141,13 @@ def test_renaming_a_customer_reaches_the_phone(
     )
     assert full.status_code == 200
     assert full.get_json()["items"][0]["customer_name"] == "王建国（新）"
+
+
+def test_a_page_token_beyond_any_job_id_is_refused_not_a_database_error(client, phone):
+    for page in ("2147483648:0", "849280697055:075872684538", "x:1", "1:"):
+        response = client.get("/api/mobile/v1/jobs", headers=phone, query_string={"page": page})
+        assert response.status_code == 422, (page, response.get_json())
+        assert "page" in response.get_json()["errors"]
+    fine = client.get("/api/mobile/v1/jobs", headers=phone, query_string={"page": "2147483647:0"})
+    assert fine.status_code == 200
+    assert fine.get_json()["items"] == []
