@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from werkzeug.utils import secure_filename
 
 from server.extensions import db
-from server.images import ImageRejected, derive_display, derive_thumbnail, inspect_image
+from server.images import ImageBusy, ImageRejected, derive_copies
 from server.models import (
     Attachment,
     AttachmentKind,
@@ -39,6 +39,7 @@ from server.models import (
     WorkOrderEvent,
 )
 from server.models.base import utcnow
+from server.services.attachments import ImageProcessingBusy
 from server.services.customers import create_customer
 from server.services.errors import InvalidInput
 from server.services.work_orders import create_work_order
@@ -71,15 +72,20 @@ def language_of(*texts: str | None) -> str:
 
 
 def keep_file(order: WorkOrder, upload: IncomingFile, store: BlobStore) -> Attachment | None:
-    """Store one file under a server key: images re-encoded, PDFs and text kept, others dropped."""
+    """Store one file under a server key: images re-encoded, PDFs and text kept, others dropped.
+
+    Raises ``ImageProcessingBusy`` when the server had no memory to spare for decoding the
+    image in time: the form answers 503, the mailbox job retries; nothing is dropped.
+    """
     if not upload.data or len(upload.data) > MAX_FILE_BYTES:
         return None
     sha256 = sha256_hex(upload.data)
     key = new_key()
     name = secure_filename(upload.filename or "")[:200] or None
     try:
-        image = inspect_image(upload.data)
-        display, thumbnail = derive_display(upload.data), derive_thumbnail(upload.data)
+        derived = derive_copies(upload.data)  # one decode for checks, display and thumbnail
+    except ImageBusy as error:
+        raise ImageProcessingBusy(error) from None
     except ImageRejected:
         content_type = upload.content_type.split(";")[0].strip().lower()
         if content_type not in DOCUMENT_TYPES:
@@ -95,6 +101,7 @@ def keep_file(order: WorkOrder, upload: IncomingFile, store: BlobStore) -> Attac
             filename=name,
         )
     else:
+        image, (display, thumbnail) = derived.image, derived.copies
         store.put(key, upload.data, image.content_type)
         store.put(f"{key}.display", display, "image/jpeg")
         store.put(f"{key}.thumb", thumbnail, "image/jpeg")

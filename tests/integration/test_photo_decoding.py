@@ -90,3 +90,30 @@ def test_a_technician_photo_too_costly_to_decode_is_refused(store, people, monke
     assert rejected.value.status == 422
     assert "too large to process" in rejected.value.message
     assert technician_photo(technician) is None
+
+
+def test_a_photo_sent_with_a_request_form_or_an_email_is_decoded_once(
+    store, create_work_order, decodes, budget
+):
+    from server.services.intake import IncomingFile, keep_file
+
+    order = create_work_order()
+    decodes.clear()
+    kept = keep_file(order, IncomingFile("leak.jpg", "image/jpeg", camera_jpeg()), store)
+    assert kept is not None
+    assert kept.kind == "photo"
+    assert len(decodes) == 1
+    assert budget.granted == 1
+
+
+def test_a_photo_sent_with_a_request_while_decoding_is_busy_is_not_dropped_silently(
+    store, create_work_order, monkeypatch, budget
+):
+    from server.services.intake import IncomingFile, keep_file
+
+    order = create_work_order()
+    monkeypatch.setattr(images, "DECODE_WAIT_SECONDS", 0.0)
+    before = set(store.keys())
+    with budget.reserve(budget.limit, timeout=0), pytest.raises(ImageProcessingBusy):
+        keep_file(order, IncomingFile("leak.jpg", "image/jpeg", camera_jpeg()), store)
+    assert set(store.keys()) == before
