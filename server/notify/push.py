@@ -248,8 +248,13 @@ def _fcm_error_code(response: Any) -> str | None:
 
 
 def _retry_after(response: Any) -> float | None:
-    """Return the delay a ``Retry-After`` header asks for, in seconds, if it gives one."""
+    """Return the delay a response's ``Retry-After`` header asks for, in seconds, if any."""
     value = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
+    return retry_after_seconds(value)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Return the delay a ``Retry-After`` value asks for (seconds or an HTTP date), if any."""
     if not value:
         return None
     value = value.strip()

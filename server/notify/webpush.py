@@ -32,13 +32,10 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import math
 import socket
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit
@@ -57,7 +54,7 @@ from server.notify.outbound_http import (
     is_public_address,
     resolve_public,
 )
-from server.notify.push import PushOutcome, PushResult
+from server.notify.push import PushOutcome, PushResult, retry_after_seconds
 
 log = logging.getLogger("fieldwork.notify")
 
@@ -202,29 +199,11 @@ def classify_status(status: int, retry_after: str | None) -> tuple[PushOutcome, 
     if status in (404, 410):
         return PushOutcome.TOKEN_DEAD, None
     if status == 429 or 500 <= status <= 599:
-        return PushOutcome.RETRY, _retry_after_seconds(retry_after)
+        wait = retry_after_seconds(retry_after)
+        return PushOutcome.RETRY, None if wait is None else min(wait, 86400.0)
     if 200 <= status <= 202:
         return PushOutcome.SENT, None
     return PushOutcome.PAYLOAD_ERROR, None
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return min(max(0.0, seconds), 86400.0)
 
 
 def is_loopback_host(host: str) -> bool:
