@@ -366,6 +366,22 @@ def _walk(
     return path
 
 
+def _event_row(
+    order: WorkOrder, decision: Decision, user: User | None, at: datetime
+) -> dict[str, Any]:
+    """Return the history row of a seeded step, as the bulk insert takes it."""
+    return {
+        "work_order_id": order.id,
+        "kind": decision.event.kind,
+        "transition": decision.transition,
+        "from_state": decision.from_state,
+        "to_state": decision.to_state,
+        "actor_id": user.id if user else None,
+        "occurred_at": at,
+        "data": {k: str(v) for k, v in decision.event.data.items()},
+    }
+
+
 def _seed_orders(
     n: int,
     rng: random.Random,
@@ -430,18 +446,7 @@ def _seed_orders(
         span = max(age.total_seconds() * 0.8, 60.0)
         for decision, user in path:
             at = min(at + timedelta(seconds=rng.uniform(0.02, 0.25) * span / 4), now)
-            events.append(
-                {
-                    "work_order_id": order.id,
-                    "kind": decision.event.kind,
-                    "transition": decision.transition,
-                    "from_state": decision.from_state,
-                    "to_state": decision.to_state,
-                    "actor_id": user.id if user else None,
-                    "occurred_at": at,
-                    "data": {k: str(v) for k, v in decision.event.data.items()},
-                }
-            )
+            events.append(_event_row(order, decision, user, at))
             _apply_effects(order, decision, at, tech)
             apply_clock_changes(order, decision, definition, user, at, running=clocks)
         order.state, order.state_entered_at, order.updated_at = (
@@ -699,18 +704,7 @@ def _day_job(
         decision = decide(definition, facts, name, actor, _payload_for(transition, rng, tech))
         if not isinstance(decision, Decision):
             raise RuntimeError(f"demo day: {name} refused from {state} in {definition.name}")
-        events.append(
-            {
-                "work_order_id": order.id,
-                "kind": decision.event.kind,
-                "transition": decision.transition,
-                "from_state": decision.from_state,
-                "to_state": decision.to_state,
-                "actor_id": user.id if user else None,
-                "occurred_at": at,
-                "data": {k: str(v) for k, v in decision.event.data.items()},
-            }
-        )
+        events.append(_event_row(order, decision, user, at))
         _apply_effects(order, decision, at, tech)
         apply_clock_changes(order, decision, definition, user, at, running=clocks)
         state = decision.to_state
