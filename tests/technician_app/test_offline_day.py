@@ -31,7 +31,8 @@ READ_IDB = """
     const out = {};
     tx.objectStore("outbox").getAll().onsuccess = (e) => { out.outbox = e.target.result.map(
       (i) => ({kind: i.kind, status: i.status, key: i.key, createdAt: i.createdAt,
-               transition: i.payload.transition || null})); };
+               transition: i.payload.transition || null,
+               located: Boolean(i.payload.location)})); };
     tx.objectStore("photos").getAll().onsuccess = (e) => { out.photos = e.target.result.map(
       (p) => ({clientId: p.clientId, sha256: p.sha256, width: p.width, height: p.height})); };
     tx.oncomplete = () => { db.close(); resolve(out); };
@@ -174,6 +175,12 @@ def test_a_whole_day_offline_reaches_the_server_once(
     report_and_complete(page, photos=3)
     screenshot(page, "en-job-completed-offline")
 
+    # The position joins each tap when the phone has it (the tap is stored at once).
+    for _ in range(50):
+        steps = [i for i in page.evaluate(READ_IDB)["outbox"] if i["kind"] == "transition"]
+        if all(i["located"] for i in steps):
+            break
+        page.wait_for_timeout(100)
     # Reload with no network: the shell comes from the service worker, the day from IndexedDB.
     page.reload()
     page.wait_for_selector("[data-testid=job-screen]")

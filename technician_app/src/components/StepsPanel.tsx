@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import type { InputField } from "../api/types";
 import { lookup } from "../i18n";
-import { queueTransition } from "../sync/outbox";
+import { addLocation, queueTransition } from "../sync/outbox";
 import { currentPosition } from "../sync/position";
 import type { Blocker, Step } from "../sync/rules";
 import { useI18n } from "./i18n";
@@ -75,15 +75,18 @@ export function StepsPanel({
   const take = async (step: Step, input: Record<string, string>) => {
     setBusy(true);
     const cleaned = Object.fromEntries(Object.entries(input).filter(([, value]) => value.trim() !== ""));
-    await queueTransition(jobId, {
+    // The tap is on the phone at once; the position (when allowed) joins it when it comes.
+    const item = await queueTransition(jobId, {
       transition: step.name,
       label: step.label ?? step.name,
       target: step.target,
       input: cleaned,
-      location: await currentPosition(),
+      location: null,
     });
     setOpen(null);
     setBusy(false);
+    const position = await currentPosition();
+    if (position && item.seq !== undefined) await addLocation(item.seq, position);
   };
 
   const missing = open?.input.filter((field) => field.required && (values[field.name] ?? "").trim() === "") ?? [];

@@ -41,6 +41,19 @@ export async function queueTransition(
   });
 }
 
+/** Add the phone's position to a queued step, unless it was already tried (its body is fixed). */
+export async function addLocation(
+  seq: number,
+  location: { latitude: number; longitude: number; accuracy_m?: number | null },
+  database: FieldworkDB = db,
+): Promise<void> {
+  await database.transaction("rw", database.outbox, async () => {
+    const item = await database.outbox.get(seq);
+    if (item?.kind !== "transition" || item.attempts > 0 || item.sentBody !== undefined) return;
+    await database.outbox.update(seq, { payload: { ...item.payload, location } });
+  });
+}
+
 /** Return the report body of a draft (what PUT /jobs/{id}/report receives). */
 export function reportFromDraft(draft: DraftRow): ReportPayload {
   return {
