@@ -98,6 +98,42 @@ def report_and_complete(page: Any, photos: int) -> None:
     page.locator("[data-step=complete]").wait_for(state="detached")
 
 
+def run_background_work(app: Any) -> None:
+    """Run the outbox relay until nothing is left (the worker's job: sheets, e-mails).
+
+    In a thread of its own: the PDF signer runs asyncio, and Playwright's sync API keeps an
+    event loop running in the test's thread.
+    """
+    import threading
+
+    import server.jobs.tasks  # noqa: F401  (registers the tasks)
+    from server.jobs import relay
+
+    def drain() -> None:
+        with app.app_context():
+            while relay.run_once("technician-app-test"):
+                pass
+
+    worker = threading.Thread(target=drain)
+    worker.start()
+    worker.join(timeout=120)
+
+
+def sheet_emails(app: Any, number: str) -> list[Any]:
+    """Return the saved e-mails (no SMTP in tests) that carry the job's completion sheet."""
+    from email import policy
+    from email.parser import BytesParser
+
+    folder = Path(app.config["FIELDWORK_SETTINGS"].instance_path) / "outbox"
+    found = []
+    for path in sorted(folder.glob("*.eml")):
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        pdfs = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
+        if pdfs and number in str(message["Subject"]) + message.get_body().get_content():
+            found.append(message)
+    return found
+
+
 def server_state(app: Any, job_id: int) -> dict[str, Any]:
     """Return what the server holds for a job: events, photos, signatures, report, outbox."""
     from server.extensions import db
@@ -230,4 +266,17 @@ def test_a_whole_day_offline_reaches_the_server_once(
     assert state["parts"] == [("FLT-20", 2)]
     assert state["resolution_code"] == "replaced_part"
     assert state["actions"]["request_completion_sheet"] == 1
+    # The worker's part: one signed completion sheet, one e-mail with it to the customer.
+    run_background_work(app_server["app"])
+    from server.extensions import db
+    from server.models import CompletionSheet, WorkOrder
+
+    with app_server["app"].app_context():
+        sheets = db.session.scalars(
+            select(CompletionSheet).where(CompletionSheet.work_order_id == job_id)
+        ).all()
+        number = db.session.get(WorkOrder, job_id).number
+    assert len(sheets) == 1
+    emails = sheet_emails(app_server["app"], number)
+    assert [m["To"] for m in emails] == ["zhou@example.com"]
     assert errors == []

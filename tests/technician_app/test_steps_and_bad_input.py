@@ -93,4 +93,9 @@ def test_bad_input_gets_clear_words_and_nothing_leaks(
     )
     page.get_by_text("That file is not a picture.").wait_for()
     assert page.locator("[data-testid=photo-thumb]").count() == 0
+    # An empty signature pad cannot be saved, whatever name is typed.
+    page.fill("input[name=signer_name]", "Zhou Min")
+    page.get_by_role("button", name="Save signature").click()
+    page.get_by_text("The pad is empty: ask the customer to sign.").wait_for()
+    assert page.locator("[data-testid=signed-by]").count() == 0
     assert page.locator("[data-testid=job-unsent]").inner_text() == "3 unsent"  # the steps only
