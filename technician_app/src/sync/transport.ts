@@ -5,6 +5,7 @@ import type { JobDetail, PhotoFromUpload, ProblemBody, ReportUpdate, SignatureUp
 import { db, type FieldworkDB, type OutboxItem } from "../db/db";
 import type { Answer, Transport } from "./replay";
 import { currentAccessToken, ensureAccess, refresh } from "./session";
+import { newId } from "./time";
 
 /** tus chunks: small enough that a dropped connection loses little, at most 8 MiB (server). */
 export const UPLOAD_CHUNK = 256 * 1024;
@@ -26,6 +27,17 @@ async function guarded<T>(call: () => Promise<Result>): Promise<Answer<T>> {
     return answerOf<T>(await call());
   } catch {
     return { status: null }; // no answer: offline or cut mid-flight
+  }
+}
+
+/**
+ * Give the attach request a new Idempotency-Key: the next one names another upload (or the
+ * same one, finished), and the server may keep its answer to this one under the old key.
+ * The photo is still created once: the server knows it by its client_id.
+ */
+async function newAttachKey(database: FieldworkDB, item: OutboxItem): Promise<void> {
+  if (item.seq !== undefined) {
+    await database.outbox.update(item.seq, { key: newId(), previousKeys: [...(item.previousKeys ?? []), item.key] });
   }
 }
 
@@ -97,10 +109,13 @@ async function uploadPhoto(
     // The job is gone, or the upload expired on the server (24 h): then upload again.
     const job = await guarded(() => client.GET("/jobs/{job_id}", { params: { path: { job_id: item.jobId } } }));
     if (job.status !== 200) return job.status === 404 ? answer : job;
+    await newAttachKey(database, item);
     await database.photos.update(photo.clientId, { uploadUrl: null, uploadedBytes: 0 });
     return { status: 503 };
   }
   if (answer.status === 409 && answer.problem?.code === "upload_incomplete") {
+    // Ask the server's offset again (tus HEAD) and send the rest.
+    await newAttachKey(database, item);
     await database.photos.update(photo.clientId, { uploadedBytes: 0 });
     return { status: 503 };
   }
