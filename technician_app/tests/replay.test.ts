@@ -3,6 +3,7 @@ import type { JobDetail } from "../src/api/types";
 import { FieldworkDB, type OutboxItem } from "../src/db/db";
 import { discardRefused, queueTransition, retryRefused, saveDraft } from "../src/sync/outbox";
 import { replay, storeDetail, type Answer, type Transport } from "../src/sync/replay";
+import { predictedState, wellFormed } from "../src/sync/rules";
 import { detail } from "./fixtures";
 
 let database: FieldworkDB;
@@ -205,6 +206,28 @@ describe("replay", () => {
     const result = await replay(server.transport, database);
     expect(result.refused).toBe(0);
     expect(await statuses()).toEqual(["1:accept:sent", "1:report:sent", "1:arrive:sent"]);
+  });
+});
+
+describe("a damaged record", () => {
+  it("is refused on its own and never stops the other jobs", async () => {
+    await queueTransition(1, step("accept", "accepted"), database);
+    await queueTransition(2, step("accept", "accepted"), database);
+    const first = (await database.outbox.orderBy("seq").first())!;
+    // Tampered with: the payload is gone.
+    await database.outbox.put({ ...first, payload: null } as unknown as OutboxItem);
+    const server = fakeServer();
+    const result = await replay(server.transport, database);
+    expect(result).toEqual({ sent: 1, refused: 1, stopped: null });
+    expect(await statuses().catch(() => null)).toBeNull(); // the damaged one has no step name
+    const items = await database.outbox.orderBy("seq").toArray();
+    expect(items.map((i) => i.status)).toEqual(["refused", "sent"]);
+    expect(items[0]?.outcome?.code).toBe("damaged_item");
+    expect(wellFormed(items[0]!)).toBe(false);
+    expect(wellFormed(items[1]!)).toBe(true);
+    expect(predictedState("assigned", items)).toBe("assigned");
+    await discardRefused(1, database);
+    expect(await database.outbox.count()).toBe(1);
   });
 });
 

@@ -136,6 +136,8 @@ def seed_app(app: Any) -> dict[str, Any]:
         job("decline", "anna", "Duct cleaning", 7)
         job("hold", "anna", "Valve replacement", 8)
         job("bad_input", "anna", "Drain pan overflowing", 9)
+        job("tamper_a", "anna", "Heat pump noisy", 10)
+        job("tamper_b", "anna", "Humidifier leak", 11)
         job("zh_one", "liwei", "冷库温度过高", 0)
         job("zh_two", "liwei", "出风口漏水", 1, priority="emergency")
         job("not_yours", "other", "Someone else's job", 0)

@@ -99,3 +99,46 @@ def test_bad_input_gets_clear_words_and_nothing_leaks(
     page.get_by_text("The pad is empty: ask the customer to sign.").wait_for()
     assert page.locator("[data-testid=signed-by]").count() == 0
     assert page.locator("[data-testid=job-unsent]").inner_text() == "3 unsent"  # the steps only
+
+
+#: Damage the first outbox item in IndexedDB, as a buggy extension or a curious user might.
+TAMPER = """
+() => new Promise((resolve) => {
+  const open = indexedDB.open("fieldwork");
+  open.onsuccess = () => {
+    const store = open.result.transaction("outbox", "readwrite").objectStore("outbox");
+    const cursor = store.openCursor();
+    cursor.onsuccess = () => {
+      const item = cursor.result.value;
+      item.payload = null;
+      delete item.sentBody;
+      cursor.result.update(item).onsuccess = () => { open.result.close(); resolve(item.jobId); };
+    };
+  };
+})
+"""
+
+
+def test_a_tampered_record_is_refused_and_the_rest_goes_through(
+    app_server: dict[str, Any], phone: Any
+) -> None:
+    """A damaged outbox item does not break the screens and never blocks other jobs."""
+    jobs = app_server["jobs"]
+    context = phone()
+    page = context.pages[0]
+    errors = watch_errors(page)
+    sign_in(page, "anna", app_server["password"])
+    go_offline(context)
+    page.goto(f"/app/jobs/{jobs['tamper_a']}")
+    tap_step(page, "accept")
+    page.goto(f"/app/jobs/{jobs['tamper_b']}")
+    tap_step(page, "accept")
+    assert page.evaluate(TAMPER) == jobs["tamper_a"]
+    page.goto(f"/app/jobs/{jobs['tamper_a']}")
+    page.locator("[data-testid=job-screen]").wait_for()
+    go_online(context)
+    page.locator("[data-testid=sync-now]").click()
+    page.locator("[data-testid=refusal-reason]").wait_for()
+    assert server_state(app_server["app"], jobs["tamper_b"])["transitions"] == ["assign", "accept"]
+    assert server_state(app_server["app"], jobs["tamper_a"])["transitions"] == ["assign"]
+    assert errors == []

@@ -3,9 +3,11 @@ import type { OutboxItem } from "../db/db";
 import { lookup } from "../i18n";
 import { discardRefused, retryRefused } from "../sync/outbox";
 import { syncNow } from "../sync/engine";
+import { wellFormed } from "../sync/rules";
 import { useI18n } from "./i18n";
 
 export function itemLabel(item: OutboxItem, locale: ReturnType<typeof useI18n>["locale"]): string {
+  if (!wellFormed(item)) return item.kind;
   if (item.kind === "transition") {
     return lookup(locale, `step.${item.payload.transition}`) ?? item.payload.label;
   }

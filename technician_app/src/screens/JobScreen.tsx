@@ -11,7 +11,7 @@ import { SignaturePanel } from "../components/SignaturePanel";
 import { StateLabel } from "../components/StateLabel";
 import { StepsPanel } from "../components/StepsPanel";
 import { JobQueue } from "../components/JobQueue";
-import { completionBlockers, predictedState, stepsFor, unsent } from "../sync/rules";
+import { completionBlockers, predictedState, stepsFor, unsent, wellFormed } from "../sync/rules";
 
 const WORKING = new Set(["on_site", "in_progress", "on_hold"]);
 
@@ -38,7 +38,9 @@ export function JobScreen({ id }: { id: number }) {
   const predicted = pending.some((item) => item.kind === "transition" && item.status === "waiting");
   const signers = [
     ...(detail?.signatures ?? []).filter((s) => s.signer_role === "customer").map((s) => s.signer_name),
-    ...pending.flatMap((item) => (item.kind === "signature" && item.status !== "refused" ? [item.payload.signer_name] : [])),
+    ...pending.flatMap((item) =>
+      item.kind === "signature" && item.status !== "refused" && wellFormed(item) ? [item.payload.signer_name] : [],
+    ),
   ];
   const completeStep = steps.find((step) => step.name === "complete");
   const checkCompletion = () =>
@@ -46,7 +48,10 @@ export function JobScreen({ id }: { id: number }) {
       checklist: detail?.checklist ?? [],
       draft,
       photoCount:
-        photos.filter((photo) => !pending.some((i) => i.kind === "photo" && i.payload.clientId === photo.clientId && i.status === "refused")).length +
+        photos.filter(
+          (photo) =>
+            !pending.some((i) => i.kind === "photo" && wellFormed(i) && i.payload.clientId === photo.clientId && i.status === "refused"),
+        ).length +
         Math.max(0, (detail?.photos.length ?? 0) - photos.filter((photo) => photo.serverId !== null).length),
       photosRequired: 1,
       customerSignatures: new Set(signers).size,

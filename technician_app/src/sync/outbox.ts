@@ -2,7 +2,7 @@
 // Idempotency-Key (made once), the job's version and the phone's time. src/sync/replay.ts
 // sends the items later, in order per job.
 import { db, type DraftRow, type FieldworkDB, type OutboxItem, type PhotoRow, type ReportPayload, type TransitionPayload } from "../db/db";
-import { reportToReplace } from "./rules";
+import { reportToReplace, wellFormed } from "./rules";
 import { newId, phoneTime } from "./time";
 
 async function expectedVersion(database: FieldworkDB, jobId: number): Promise<number | null> {
@@ -204,7 +204,7 @@ export async function discardRefused(jobId: number, database: FieldworkDB = db):
       .filter((item) => item.status === "refused" || item.status === "held")
       .toArray();
     await database.outbox.bulkDelete(items.map((item) => item.seq ?? -1));
-    const photos = items.flatMap((item) => (item.kind === "photo" ? [item.payload.clientId] : []));
+    const photos = items.flatMap((item) => (item.kind === "photo" && wellFormed(item) ? [item.payload.clientId] : []));
     await database.photos.bulkDelete(photos);
     const job = await database.jobs.get(jobId);
     const left = await database.outbox.where("jobId").equals(jobId).filter((i) => i.status !== "sent").count();

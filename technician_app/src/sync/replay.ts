@@ -190,8 +190,13 @@ export async function replay(transport: Transport, database: FieldworkDB = db): 
     let answer: Answer;
     try {
       answer = await send(item, transport, database);
-    } catch {
-      answer = { status: null };
+    } catch (error) {
+      // The transport answers network failures itself (status null): a throw here is this
+      // item's own fault (a damaged record). Refuse it and let the other jobs go on.
+      answer = {
+        status: 0,
+        problem: { type: "about:blank", title: "Damaged", status: 0, code: "damaged_item", detail: String(error).slice(0, 200) },
+      };
     }
     const verdict: Verdict = verdictFor(answer.status, answer.problem?.code);
     if (verdict === "sent") {

@@ -4,6 +4,20 @@ import type { DraftRow, OutboxItem } from "../db/db";
 
 // --- The queue ---------------------------------------------------------------------------
 
+/**
+ * Return whether a stored item has the shape the app wrote (a damaged or tampered record is
+ * shown and refused, never trusted).
+ */
+export function wellFormed(item: OutboxItem): boolean {
+  const payload: unknown = item.payload;
+  if (typeof payload !== "object" || payload === null) return false;
+  if (item.kind === "transition") {
+    const step = payload as Record<string, unknown>;
+    return typeof step.transition === "string" && (step.target === null || typeof step.target === "string");
+  }
+  return true;
+}
+
 /** Return the items still to do something about (not sent), in queue order. */
 export function unsent(items: readonly OutboxItem[]): OutboxItem[] {
   return items.filter((item) => item.status !== "sent").sort(bySeq);
@@ -118,7 +132,7 @@ export function predictedState(serverState: string, queued: readonly OutboxItem[
   let state = serverState;
   for (const item of queued) {
     // Refused and held steps did not happen: the job stays where the server has it.
-    if (item.kind === "transition" && item.status === "waiting" && item.payload.target) {
+    if (item.kind === "transition" && item.status === "waiting" && wellFormed(item) && item.payload.target) {
       state = item.payload.target;
     }
   }
@@ -155,7 +169,7 @@ export function stepsFor(
   serverTransitions: readonly TransitionOption[] | null,
   queued: readonly OutboxItem[],
 ): Step[] {
-  const pending = queued.filter((item) => item.kind === "transition" && item.status === "waiting");
+  const pending = queued.filter((item) => item.kind === "transition" && item.status === "waiting" && wellFormed(item));
   if (pending.length === 0 && serverTransitions) {
     return serverTransitions
       .filter((option) => technicianStep(option.name))
