@@ -108,3 +108,21 @@ def test_a_push_is_shown_in_the_technicians_words_and_the_app_syncs(
     page.goto(f"/app/#/jobs/{job_id}")
     page.locator(f"[data-testid=job-screen][data-job-id='{job_id}']").wait_for()
     assert errors == []
+
+
+def test_pulling_the_day_down_syncs(app_server: dict[str, Any], phone: Any) -> None:
+    """A thumb pull from the top of My day fetches a job assigned meanwhile."""
+    context = phone()
+    page = context.pages[0]
+    sign_in(page, "anna", app_server["password"])
+    job_id = assign_new_job(app_server["app"], app_server, "Condensate pump dead")
+    cdp = context.new_cdp_session(page)
+    for kind, y in (
+        ("touchStart", 150),
+        ("touchMove", 220),
+        ("touchMove", 300),
+        ("touchEnd", None),
+    ):
+        points = [] if y is None else [{"x": 180, "y": y}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+    page.locator(f"[data-testid=job-card][data-job-id='{job_id}']").wait_for()

@@ -5,6 +5,7 @@ import { db } from "../db/db";
 import { useI18n } from "../components/i18n";
 import { JobCard } from "../components/JobCard";
 import { useLive } from "../components/live";
+import { syncNow } from "../sync/engine";
 import { planDay, predictedState, unsent } from "../sync/rules";
 
 function useMinuteClock(): Date {
@@ -20,9 +21,42 @@ function useMinuteClock(): Date {
   return now;
 }
 
+/** Pull the list down from its top to sync (one-handed, as phones' lists do). */
+function usePullToSync(): boolean {
+  const [pulling, setPulling] = useState(false);
+  useEffect(() => {
+    let startY: number | null = null;
+    let armed = false;
+    const onStart = (event: TouchEvent) => {
+      startY = window.scrollY === 0 ? (event.touches[0]?.clientY ?? null) : null;
+    };
+    const onMove = (event: TouchEvent) => {
+      if (startY === null) return;
+      armed = (event.touches[0]?.clientY ?? startY) - startY > 80;
+      setPulling(armed);
+    };
+    const onEnd = () => {
+      if (armed) void syncNow();
+      startY = null;
+      armed = false;
+      setPulling(false);
+    };
+    window.addEventListener("touchstart", onStart, { passive: true });
+    window.addEventListener("touchmove", onMove, { passive: true });
+    window.addEventListener("touchend", onEnd);
+    return () => {
+      window.removeEventListener("touchstart", onStart);
+      window.removeEventListener("touchmove", onMove);
+      window.removeEventListener("touchend", onEnd);
+    };
+  }, []);
+  return pulling;
+}
+
 export function DayScreen() {
   const { t } = useI18n();
   const now = useMinuteClock();
+  const pulling = usePullToSync();
   const data = useLive(async () => {
     const [jobs, items] = await Promise.all([db.jobs.toArray(), db.outbox.toArray()]);
     return { jobs, pending: unsent(items) };
@@ -52,6 +86,11 @@ export function DayScreen() {
   return (
     <div class="day">
       <h1 class="visually-hidden">{t("day.title")}</h1>
+      {pulling && (
+        <p class="pull-hint" role="status">
+          {t("day.pullToSync")}
+        </p>
+      )}
       {data.jobs.length === 0 ? (
         <p class="muted empty">{t("day.empty")}</p>
       ) : (

@@ -16,7 +16,7 @@ import { completionBlockers, predictedState, stepsFor, unsent, wellFormed } from
 const WORKING = new Set(["on_site", "in_progress", "on_hold"]);
 
 export function JobScreen({ id }: { id: number }) {
-  const { t, locale, date } = useI18n();
+  const { t, locale, date, dateTime } = useI18n();
   const data = useLive(async () => {
     const [job, items, photos, draft, serverPhotos] = await Promise.all([
       db.jobs.get(id),
@@ -71,6 +71,9 @@ export function JobScreen({ id }: { id: number }) {
           <StateLabel state={state} fallback={state === summary.state ? summary.state_label : null} />
         </p>
         <DeadlineClockView job={summary} state={state} now={new Date()} />
+        <p class="muted small" data-testid="on-phone-since">
+          {t("job.onPhoneSince", { time: dateTime(job.syncedAt) })}
+        </p>
       </header>
 
       {job.removedOnServer && <p class="refusal" role="alert">{t("job.removed")}</p>}
