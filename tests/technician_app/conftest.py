@@ -279,6 +279,8 @@ def phone(
     if executable is None:
         pytest.fail("Chromium is not installed: `make test` installs it (test-system-deps).")
     opened: list[Any] = []
+    #: Requests to anywhere but our server: a CDN or tracker would show up here.
+    foreign: list[str] = []
 
     def launch(profile: Path | None = None, locale: str = "en-GB") -> Any:
         options = phone_options(playwright, app_server["url"], locale)
@@ -290,6 +292,14 @@ def phone(
             **options,
         )
         context.set_default_timeout(15000)
+        context.on(
+            "request",
+            lambda request: (
+                foreign.append(request.url)
+                if not request.url.startswith((app_server["url"], "data:", "blob:", "about:"))
+                else None
+            ),
+        )
         opened.append(context)
         return context
 
@@ -303,3 +313,4 @@ def phone(
             context.close()
         except Exception:  # noqa: S110 - already closed by the test
             pass
+    assert foreign == [], f"the app fetched from elsewhere: {foreign}"
