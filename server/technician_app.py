@@ -1,8 +1,9 @@
 """``/app/``: the technicians' phone app, served from its build (``technician_app/dist``).
 
 The build is made by ``make`` (``npm ci`` and ``npm run build`` in ``technician_app/``);
-nothing built is committed. Hashed assets are cached for a year; the page, the service
-worker and the manifest are revalidated on every load so a new build reaches the phones.
+nothing built is committed. Hashed assets are cached for a year; the service worker and the
+manifest are revalidated on every load so a new build reaches the phones; the page itself
+is ``no-store`` like every other page (offline, the service worker's precache serves it).
 The security headers (CSP included) are the console's, added by ``server.headers``.
 """
 
@@ -17,13 +18,12 @@ bp = Blueprint("technician_app", __name__)
 
 #: Files named by content hash: never change, cached for a year.
 IMMUTABLE = "public, max-age=31536000, immutable"
-#: The page, the service worker and the manifest: always asked again (304 when unchanged).
+#: The service worker, the manifest and the icons: always asked again (304 when unchanged).
 REVALIDATE = "no-cache"
 #: Files served under their own name (everything else under /app/ is a client route).
 _TOP_LEVEL = {
     "sw.js": "text/javascript",
     "manifest.webmanifest": "application/manifest+json",
-    "index.html": "text/html",
 }
 
 _NOT_BUILT = """<!doctype html>
@@ -51,28 +51,32 @@ def _not_built() -> Response:
     return Response(_NOT_BUILT, status=503, mimetype="text/html", headers={"Retry-After": "60"})
 
 
-def _send(folder: Path, name: str, cache_control: str, mimetype: str | None = None) -> Response:
+def _send(
+    folder: Path, name: str, cache_control: str | None, mimetype: str | None = None
+) -> Response:
     response = send_from_directory(folder, name, mimetype=mimetype, max_age=None)
-    response.headers["Cache-Control"] = cache_control
+    if cache_control is None:
+        del response.headers["Cache-Control"]  # server.headers adds no-store
+    else:
+        response.headers["Cache-Control"] = cache_control
     return response
 
 
 @bp.get("/app/")
-@bp.get("/app/<path:path>")
-def show_app(path: str = "") -> Response:
+@bp.get("/app/<path:filename>")
+def show_app(filename: str = "") -> Response:
     """Serve the app: its files by name, index.html for every client route."""
     folder = build_folder()
     if not (folder / "index.html").is_file():
         return _not_built()
-    if path.startswith("assets/"):
-        return _send(folder, path, IMMUTABLE)
-    if path in _TOP_LEVEL:
-        response = _send(folder, path, REVALIDATE, _TOP_LEVEL[path])
-        if path in ("sw.js", "manifest.webmanifest"):
-            response.headers["Service-Worker-Allowed"] = "/app/"
+    if filename.startswith("assets/"):
+        return _send(folder, filename, IMMUTABLE)
+    if filename in _TOP_LEVEL:
+        response = _send(folder, filename, REVALIDATE, _TOP_LEVEL[filename])
+        response.headers["Service-Worker-Allowed"] = "/app/"
         return response
-    if path.startswith("icons/"):
-        return _send(folder, path, REVALIDATE)
-    if "." in path.rsplit("/", 1)[-1]:
+    if filename.startswith("icons/"):
+        return _send(folder, filename, REVALIDATE)
+    if "." in filename.rsplit("/", 1)[-1] and filename != "index.html":
         raise NotFound()  # a file we do not have, not a client route
-    return _send(folder, "index.html", REVALIDATE, "text/html")
+    return _send(folder, "index.html", None, "text/html")

@@ -33,12 +33,13 @@ def fetch(client: Any, path: str) -> Any:
 
 
 def test_app_page_is_served_for_the_root_and_every_client_route(client: Any, build: Path) -> None:
-    for path in ("/app/", "/app/jobs/12", "/app/queue", "/app/settings"):
+    for path in ("/app/", "/app/jobs/12", "/app/queue", "/app/settings", "/app/index.html"):
         response = fetch(client, path)
         assert response.status_code == 200, path
         assert response.mimetype == "text/html"
         assert b"<title>Fieldwork</title>" in response.data
-        assert response.headers["Cache-Control"] == "no-cache"
+        # Like every page: never stored by the browser (offline, the service worker has it).
+        assert response.headers["Cache-Control"] == "no-store"
     assert fetch(client, "/app").status_code == 308
 
 
