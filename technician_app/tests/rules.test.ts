@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  changesBetween,
   checklistLeft,
   completionBlockers,
   deadlineClock,
@@ -189,6 +190,20 @@ describe("my day", () => {
     expect(deadlineClock(job, "en_route", now)?.kind).toBe("arrive_by");
     expect(deadlineClock(job, "in_progress", now)?.minutes).toBe(-30);
     expect(deadlineClock(job, "completed", now)).toBeNull();
+  });
+});
+
+describe("what changed", () => {
+  it("lists the fields that differ between what the phone showed and the server's job", () => {
+    const before = summary({ scheduled_start_at: "2026-03-02T02:00:00Z", scheduled_end_at: "2026-03-02T03:00:00Z" });
+    const after = summary({
+      state: "cancelled",
+      priority: "emergency",
+      scheduled_start_at: "2026-03-02T04:00:00Z",
+      scheduled_end_at: "2026-03-02T05:00:00Z",
+    });
+    expect(changesBetween(before, after).map((c) => c.field)).toEqual(["state", "window", "priority"]);
+    expect(changesBetween(before, before)).toEqual([]);
   });
 });
 

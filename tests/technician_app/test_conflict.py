@@ -121,6 +121,10 @@ def test_a_changed_job_shows_what_changed_and_sends_the_steps_again_on_request(
         "refused",
         "held",
     ]
+    # What changed: the dispatcher moved the job an hour on.
+    changes = page.locator("[data-testid=conflict-changes]")
+    changes.wait_for()
+    assert changes.inner_text().startswith("Time:")
     screenshot(page, "en-conflict-409")
     queue.get_by_role("button", name="Try my steps again").click()
     queue.wait_for(state="detached")

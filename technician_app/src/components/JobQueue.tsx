@@ -3,7 +3,7 @@ import type { OutboxItem } from "../db/db";
 import { lookup } from "../i18n";
 import { discardRefused, retryRefused } from "../sync/outbox";
 import { syncNow } from "../sync/engine";
-import { wellFormed } from "../sync/rules";
+import { wellFormed, type Change } from "../sync/rules";
 import { useI18n } from "./i18n";
 
 export function itemLabel(item: OutboxItem, locale: ReturnType<typeof useI18n>["locale"]): string {
@@ -36,8 +36,29 @@ export function OutboxRow({ item }: { item: OutboxItem }) {
   );
 }
 
-export function JobQueue({ jobId, items, conflictState }: { jobId: number; items: OutboxItem[]; conflictState: string | null }) {
-  const { t, locale } = useI18n();
+function describe(change: Change, side: "before" | "after", locale: ReturnType<typeof useI18n>["locale"], time: (iso: string) => string): string {
+  const value = change[side];
+  if (change.field === "state") return lookup(locale, `state.${value}`) ?? value;
+  if (change.field === "priority") return lookup(locale, `priority.${value}`) ?? value;
+  if (change.field === "window") {
+    const [start, end] = value.split("/");
+    return start ? `${time(start)}–${end ? time(end) : ""}` : "—";
+  }
+  return value || "—";
+}
+
+export function JobQueue({
+  jobId,
+  items,
+  conflictState,
+  changes = [],
+}: {
+  jobId: number;
+  items: OutboxItem[];
+  conflictState: string | null;
+  changes?: Change[];
+}) {
+  const { t, locale, time } = useI18n();
   if (items.length === 0) return null;
   const refused = items.some((item) => item.status === "refused");
   return (
@@ -47,6 +68,16 @@ export function JobQueue({ jobId, items, conflictState }: { jobId: number; items
         <p data-testid="conflict-state">
           {t("conflict.changed", { state: lookup(locale, `state.${conflictState}`) ?? conflictState })}
         </p>
+      )}
+      {refused && changes.length > 0 && (
+        <ul class="changes" data-testid="conflict-changes">
+          {changes.map((change) => (
+            <li key={change.field}>
+              <strong>{t(`conflict.field.${change.field}`)}:</strong> {describe(change, "before", locale, time)} →{" "}
+              {describe(change, "after", locale, time)}
+            </li>
+          ))}
+        </ul>
       )}
       <details open={refused}>
         <summary data-testid="job-unsent">{t("status.unsent", { n: items.length })}</summary>

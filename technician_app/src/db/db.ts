@@ -29,6 +29,8 @@ export interface Conflict {
   state: string | null;
   stateLabel: string | null;
   message: string;
+  /** What the phone showed of the job when the step was refused: compared with now. */
+  before?: JobSummary;
 }
 
 export type OutboxKind = "transition" | "report" | "photo" | "signature";

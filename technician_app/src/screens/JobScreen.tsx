@@ -11,7 +11,7 @@ import { SignaturePanel } from "../components/SignaturePanel";
 import { StateLabel } from "../components/StateLabel";
 import { StepsPanel } from "../components/StepsPanel";
 import { JobQueue } from "../components/JobQueue";
-import { completionBlockers, predictedState, stepsFor, unsent, wellFormed } from "../sync/rules";
+import { changesBetween, completionBlockers, predictedState, stepsFor, unsent, wellFormed } from "../sync/rules";
 
 const WORKING = new Set(["on_site", "in_progress", "on_hold"]);
 
@@ -79,7 +79,12 @@ export function JobScreen({ id }: { id: number }) {
       {job.removedOnServer && <p class="refusal" role="alert">{t("job.removed")}</p>}
       {state === "completed" && !predicted && <p class="notice" data-testid="sheet-notice">{t("complete.sheet")}</p>}
       {pending.some((item) => item.status === "refused") && (
-        <JobQueue jobId={id} items={pending} conflictState={job.conflict?.state ?? null} />
+        <JobQueue
+          jobId={id}
+          items={pending}
+          conflictState={job.conflict?.state ?? null}
+          changes={job.conflict?.before ? changesBetween(job.conflict.before, summary) : []}
+        />
       )}
 
       <StepsPanel

@@ -157,6 +157,8 @@ async function markRefused(item: OutboxItem, answer: Answer, database: Fieldwork
         state: outcome.state ?? null,
         stateLabel: null,
         message: outcome.message,
+        // Kept from the first refusal: what the technician saw before anything changed.
+        before: job.conflict?.before ?? job.summary,
       },
     };
     if (answer.status === 409 && answer.problem?.current_version !== undefined) {

@@ -374,6 +374,34 @@ export function deadlineClock(job: JobSummary, state: string, now: Date): Deadli
   return null;
 }
 
+// --- What changed ---------------------------------------------------------------------------
+
+export interface Change {
+  field: "state" | "window" | "priority" | "title" | "site";
+  before: string;
+  after: string;
+}
+
+function windowOf(job: JobSummary): string {
+  return `${job.scheduled_start_at ?? ""}/${job.scheduled_end_at ?? ""}`;
+}
+
+/** Return what differs between the job the phone showed and the job the server has now. */
+export function changesBetween(before: JobSummary, after: JobSummary): Change[] {
+  const changes: Change[] = [];
+  if (before.state !== after.state) changes.push({ field: "state", before: before.state, after: after.state });
+  if (windowOf(before) !== windowOf(after)) {
+    changes.push({ field: "window", before: windowOf(before), after: windowOf(after) });
+  }
+  if (before.priority !== after.priority) {
+    changes.push({ field: "priority", before: before.priority, after: after.priority });
+  }
+  if (before.title !== after.title) changes.push({ field: "title", before: before.title, after: after.title });
+  const site = (job: JobSummary) => job.site?.address ?? job.site?.district ?? "";
+  if (site(before) !== site(after)) changes.push({ field: "site", before: site(before), after: site(after) });
+  return changes;
+}
+
 // --- Reports ------------------------------------------------------------------------------
 
 /**
