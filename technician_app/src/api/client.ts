@@ -11,7 +11,9 @@ export function makeClient(
   accessToken: () => string | null,
   fetchImpl: typeof fetch = (input, init) => fetch(input, init),
 ): ApiClient {
-  const client = createClient<paths>({ baseUrl: API_BASE, fetch: fetchImpl });
+  // Absolute: requests are built with new Request(), which needs a full URL outside a page.
+  const origin = typeof location === "undefined" ? "" : location.origin;
+  const client = createClient<paths>({ baseUrl: `${origin}${API_BASE}`, fetch: fetchImpl });
   client.use({
     onRequest({ request }) {
       const token = accessToken();
