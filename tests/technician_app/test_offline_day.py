@@ -88,6 +88,11 @@ def report_and_complete(page: Any, photos: int) -> None:
     page.fill("input[name=part_quantity]", "2")
     page.get_by_role("button", name="Add part").click()
     page.wait_for_selector("[data-testid=part]")
+    page.fill("input[name=labour_minutes]", "45")
+    page.locator("input[name=labour_minutes]").press("Tab")  # saved when the field is left
+    page.fill("textarea[name=work_notes]", "Replaced the clogged filter; pressure normal.")
+    page.get_by_role("button", name="Save notes").click()
+    page.get_by_text("Saved on the phone").wait_for()
     page.select_option("select[name=resolution_code]", "replaced_part")
     sign_pad(page)
     page.fill("input[name=signer_name]", "Zhou Min")
@@ -169,6 +174,8 @@ def server_state(app: Any, job_id: int) -> dict[str, Any]:
             "checklist": report.checklist if report else [],
             "parts": [(p.part_number, p.quantity) for p in parts_of(order)],
             "resolution_code": report.resolution_code if report else None,
+            "labour_minutes": report.labour_minutes if report else None,
+            "work_notes": report.work_notes if report else None,
             "actions": Counter(actions),
         }
 
@@ -265,6 +272,8 @@ def test_a_whole_day_offline_reaches_the_server_once(
     assert [a["key"] for a in state["checklist"]] == ["power_off", "pressure"]
     assert state["parts"] == [("FLT-20", 2)]
     assert state["resolution_code"] == "replaced_part"
+    assert state["labour_minutes"] == 45
+    assert state["work_notes"] == "Replaced the clogged filter; pressure normal."
     assert state["actions"]["request_completion_sheet"] == 1
     # The worker's part: one signed completion sheet, one e-mail with it to the customer.
     run_background_work(app_server["app"])
