@@ -54,6 +54,25 @@ def test_an_expired_sign_in_asks_for_the_password_and_sends_the_queue_after(
     assert errors == []
 
 
+def test_someone_else_on_an_expired_phone_signs_the_last_technician_out_first(
+    app_server: dict[str, Any], phone: Any
+) -> None:
+    """The expired screen offers 'Not anna? Sign out', which asks before discarding."""
+    context = phone()
+    page = context.pages[0]
+    sign_in(page, "anna", app_server["password"])
+    expire_sign_ins(app_server["app"], app_server["techs"]["anna"])
+    page.locator("[data-testid=sync-now]").click()
+    page.locator("[data-testid=session-expired]").wait_for()
+    page.get_by_role("button", name="Not anna? Sign out").click()
+    page.locator("[data-testid=session-expired]").wait_for(state="detached")
+    assert page.locator("input[name=username]").input_value() == ""
+    page.fill("input[name=username]", "liwei")
+    page.fill("input[name=password]", app_server["password"])
+    page.click("button[type=submit]")
+    page.locator("nav.tabs").get_by_text("我的一天").wait_for()
+
+
 def test_signing_out_asks_before_discarding_unsent_work(
     app_server: dict[str, Any], phone: Any
 ) -> None:

@@ -7,7 +7,7 @@ import { useLive } from "../components/live";
 import { lookup } from "../i18n";
 import { syncNow } from "../sync/engine";
 import { unsentCount } from "../sync/rules";
-import { SignInError, signIn, type Session } from "../sync/session";
+import { SignInError, signIn, signOut, type Session } from "../sync/session";
 
 export function SignInScreen({ session }: { session: Session | null }) {
   const { t, locale } = useI18n();
@@ -90,6 +90,20 @@ export function SignInScreen({ session }: { session: Session | null }) {
           {busy ? t("signin.busy") : t("signin.submit")}
         </button>
       </form>
+      {session?.expired && (
+        <button
+          type="button"
+          class="link-button"
+          onClick={() => {
+            if (unsent > 0 && !window.confirm(t("settings.signOutConfirm", { n: unsent }))) return;
+            void signOut().then(() => {
+              setUsername("");
+            });
+          }}
+        >
+          {t("signin.notYou", { name: session.username })}
+        </button>
+      )}
     </main>
   );
 }
