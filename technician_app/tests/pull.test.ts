@@ -18,6 +18,7 @@ function fakeApi() {
     cursor: 10,
     expired: false,
     calls: [] as string[],
+    notModified: 0,
   };
   const reply = (body: unknown, status = 200) =>
     new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
@@ -31,11 +32,18 @@ function fakeApi() {
       const since = url.searchParams.get("since");
       if (since !== null) {
         if (state.expired) return Promise.resolve(reply({ code: "sync_cursor_expired", status: 410 }, 410));
+        const etag = `W/"${since}-${state.cursor}"`;
+        if (input.headers.get("If-None-Match") === etag) {
+          state.notModified += 1;
+          return Promise.resolve(new Response(null, { status: 304, headers: { ETag: etag } }));
+        }
         const items = state.changed.flatMap((id) => (state.jobs.has(id) ? [state.jobs.get(id)] : []));
         const body = { items, removed: state.removed, next_page: null, has_more: false, sync_cursor: String(state.cursor) };
         state.changed = [];
         state.removed = [];
-        return Promise.resolve(reply(body));
+        const answer = reply(body);
+        answer.headers.set("ETag", etag);
+        return Promise.resolve(answer);
       }
       const scope = url.searchParams.get("scope");
       const items = scope === "active" ? [...state.jobs.values()] : [];
@@ -90,6 +98,17 @@ describe("the delta sync", () => {
     expect(await database.jobs.get(2)).toBeUndefined();
     expect(await getMeta("syncCursor", database)).toBe("12");
     expect(await getMeta("lastSyncedAt", database)).toEqual(expect.any(String));
+  });
+
+  it("asks with If-None-Match once nothing changes, and takes 304 as nothing new", async () => {
+    const api = fakeApi();
+    api.jobs.set(1, summary({ id: 1 }));
+    await pull(database); // full
+    await pull(database); // delta: nothing changed, cursor stays: its ETag is kept
+    await pull(database); // the same question again: 304
+    expect(api.notModified).toBe(1);
+    expect(await database.jobs.count()).toBe(1);
+    expect(await getMeta("syncCursor", database)).toBe("10");
   });
 
   it("does a full sync when the cursor is too old (410)", async () => {

@@ -17,6 +17,7 @@ class Stop extends Error {
 interface Got {
   status: number;
   data: unknown;
+  etag: string | null;
 }
 
 /** Run a request; refresh the token once on 401; throw Stop when offline or signed out. */
@@ -30,7 +31,7 @@ async function call(run: () => Promise<{ data?: unknown; error?: unknown; respon
     }
     if (result.response.status === 401 && attempt === 0 && (await refresh(database))) continue;
     if (result.response.status === 401) throw new Stop("auth");
-    return { status: result.response.status, data: result.data };
+    return { status: result.response.status, data: result.data, etag: result.response.headers.get("ETag") };
   }
   throw new Stop("auth");
 }
@@ -94,12 +95,17 @@ async function fullSync(client: ApiClient, database: FieldworkDB): Promise<strin
 async function deltaSync(client: ApiClient, database: FieldworkDB, since: string): Promise<string | null> {
   let cursor = since;
   for (;;) {
-    const answer = await call(() => client.GET("/jobs", { params: { query: { since: cursor } } }), database);
+    // The answer for a cursor only changes when something did: 304 then, and no body.
+    const known = await getMeta<{ since: string; etag: string }>("deltaEtag", database);
+    const headers: Record<string, string> = known?.since === cursor ? { "If-None-Match": known.etag } : {};
+    const answer = await call(() => client.GET("/jobs", { params: { query: { since: cursor } }, headers }), database);
+    if (answer.status === 304) return cursor;
     if (answer.status === 410) return null; // too old: full sync
     const list = answer.data as JobList | undefined;
     if (answer.status !== 200 || !list) throw new Stop("offline");
     for (const job of list.items) await storeSummary(database, job);
     for (const id of list.removed) await removeJob(database, id);
+    if (answer.etag && list.sync_cursor === cursor) await setMeta("deltaEtag", { since: cursor, etag: answer.etag }, database);
     cursor = list.sync_cursor;
     if (!list.has_more) return cursor;
   }
