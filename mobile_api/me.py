@@ -133,7 +133,7 @@ def add_device() -> tuple[Response, int]:
         "again when this value differs from the one the subscription was made with).\n\n"
         'Each push carries JSON with ids only, e.g. `{"v": 1, "kind": '
         '"work_order_assigned", "job_id": 12, "event_id": 345, "url": '
-        '"/app/#/jobs/12"}`: `kind` names what happened (the notification template), `url` '
+        '"/app/jobs/12"}`: `kind` names what happened (the notification template), `url` '
         "is the app page to open on a tap; sync the job for everything else."
     ),
 )

@@ -127,7 +127,7 @@ def _push_sender(credentials: str, endpoint: str | None) -> Any:
 _WEB_SENDERS: dict[tuple[str, str, bool], Any] = {}
 
 #: The technicians' app page of a job: a tap on a Web Push notification opens it.
-APP_JOB_URL = "/app/#/jobs/{job_id}"
+APP_JOB_URL = "/app/jobs/{job_id}"
 
 
 def _web_push_sender(settings: Any) -> Any:

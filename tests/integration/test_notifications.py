@@ -376,7 +376,7 @@ def test_assigning_web_pushes_once_to_each_active_subscription_with_ids_only(
             "job_id": order.id,
             "event_id": message.event_id,
             "outbox_id": message.id,
-            "url": f"/app/#/jobs/{order.id}",
+            "url": f"/app/jobs/{order.id}",
         }
         assert order.title not in received.plaintext.decode()
         assert received.headers["topic"] == f"wo-{order.id}"

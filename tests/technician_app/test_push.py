@@ -64,7 +64,7 @@ def test_a_push_is_shown_in_the_technicians_words_and_the_app_syncs(
         "v": 1,
         "kind": "work_order_assigned",
         "job_id": job_id,
-        "url": f"/app/#/jobs/{job_id}",
+        "url": f"/app/jobs/{job_id}",
     }
     cdp.send(
         "ServiceWorker.deliverPushMessage",

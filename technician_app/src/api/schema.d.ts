@@ -106,7 +106,7 @@ export interface paths {
          * The key to subscribe this browser to Web Push with (VAPID public key).
          * @description Pass `application_server_key` to `pushManager.subscribe({userVisibleOnly: true, applicationServerKey})`, then register the subscription with `POST /devices/web-push`. The key changes only when the server's VAPID key is replaced; a subscription made with another key stops receiving pushes (subscribe again when this value differs from the one the subscription was made with).
          *
-         *     Each push carries JSON with ids only, e.g. `{"v": 1, "kind": "work_order_assigned", "job_id": 12, "event_id": 345, "url": "/app/#/jobs/12"}`: `kind` names what happened (the notification template), `url` is the app page to open on a tap; sync the job for everything else.
+         *     Each push carries JSON with ids only, e.g. `{"v": 1, "kind": "work_order_assigned", "job_id": 12, "event_id": 345, "url": "/app/jobs/12"}`: `kind` names what happened (the notification template), `url` is the app page to open on a tap; sync the job for everything else.
          */
         get: operations["get_web_push_key"];
         put?: never;
