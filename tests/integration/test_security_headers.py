@@ -65,7 +65,6 @@ def world(create_work_order, create_user, db_session) -> dict[str, Any]:
         "document_id": "not-a-document",
         "token": link.token,
         "filename": "console.css",
-        "path": "sw.js",  # the technicians' app: its service worker
     }
     return {"values": values, "admin": admin, "dispatcher": dispatcher, "tech": tech}
 
