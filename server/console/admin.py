@@ -17,6 +17,7 @@ from server.console.helpers import admin_only, locale_code
 from server.extensions import db
 from server.models import Category, Delivery, OutboxMessage, OutboxStatus, User, WorkOrder
 from server.models.base import utcnow
+from server.models.deadlines import BusinessCalendar, CalendarDay, DeadlinePolicy
 from server.services.errors import InvalidInput
 from server.services.outbox import redrive_message
 from server.services.users import set_user_active
@@ -74,11 +75,7 @@ def admin_index() -> str:
 
 
 def _deadline_settings() -> dict[str, object] | None:
-    """Return deadline policies and calendars with their coming holidays (None: absent)."""
-    try:
-        from server.models.deadlines import BusinessCalendar, CalendarDay, DeadlinePolicy
-    except ImportError:
-        return None
+    """Return deadline policies and calendars with their coming holidays."""
     today = utcnow().date()
     policies = db.session.scalars(
         select(DeadlinePolicy)

@@ -32,6 +32,8 @@ from server.models import (
     WorkOrder,
 )
 from server.models.enums import PRIORITY_RANK
+from server.services import dispatch
+from server.services.dispatch import describe_ranking, recommend_for_order
 from server.services.errors import InvalidInput, Refused, VersionConflict
 from server.services.work_orders import plan_work_order
 
@@ -193,11 +195,7 @@ def recommend(order: WorkOrder, limit: int = 5) -> list[dict[str, Any]]:
 
 
 def _dispatch_ranking(order: WorkOrder, limit: int) -> list[dict[str, Any]] | None:
-    """Use the dispatch module's ranking when it is installed (None: fall back)."""
-    try:
-        from server.services.dispatch import describe_ranking, recommend_for_order
-    except ImportError:
-        return None
+    """Return the dispatch service's ranking (None: it failed, fall back)."""
     try:
         # A savepoint: a failed ranking query must not abort the page's transaction.
         with db.session.begin_nested():
@@ -428,11 +426,7 @@ DAY_PLAN_MAX_AGE = 3600
 
 
 def _day_plan_service() -> Any:
-    try:
-        from server.services import dispatch
-    except ImportError:
-        return None
-    return dispatch if hasattr(dispatch, "propose_day_plan") else None
+    return dispatch
 
 
 def _serializer() -> Any:
